@@ -1,0 +1,5 @@
+"""`python -m lb` runs the lbctl command line (cli)."""
+
+from lb.cli import main
+
+main()

@@ -1,0 +1,120 @@
+"""The Balancer interface shared by every algorithm (worker).
+
+A Balancer is built per backend in each worker after fork.  It reads server
+health and admin state from shared memory at pick time (the checker and the
+master write them) and counts picks in its own worker's column, so that
+algorithms which need a shared position (roundrobin) see every worker's
+picks.  Modeled on HAProxy's `struct lbprm`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol
+
+from lb.shm.layout import ADMIN_READY
+
+ALGORITHMS: dict[str, type["Balancer"]] = {}
+
+# pick() returns this when usable servers exist but all are at their maxconn:
+# the caller queues the stream (HAProxy's backend queue).
+QUEUE: Any = object()
+
+
+class ServerLike(Protocol):
+    index: int  # position in shm server arrays
+    id: int
+    weight: int  # configured weight
+    maxconn: int
+    backup: bool
+
+
+class SessionKey(Protocol):
+    """What keyed algorithms may read from the stream being balanced."""
+
+    client_ip: str
+    request: Any  # lb.http message (path, uri, query, header(name)) or None in TCP
+
+
+def algorithm(name: str):
+    def register(cls: type[Balancer]) -> type[Balancer]:
+        cls.name = name
+        ALGORITHMS[name] = cls
+        return cls
+
+    return register
+
+
+class Balancer:
+    """Chooses a server of one backend for a new stream (or request in HTTP)."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, servers: list[Any], backend_index: int, shm: Any, slot: int,
+                 allbackups: bool = False, params: list[str] | None = None) -> None:  # fmt: skip
+        self.actives = [s for s in servers if not s.backup]
+        self.backups = [s for s in servers if s.backup]
+        self.backend_index = backend_index
+        self.shm = shm
+        self.slot = slot
+        self.allbackups = allbackups
+        self.params = params or []
+        self._pick_cell = slot * shm.nbackends + backend_index
+
+    @classmethod
+    def check_args(cls, params: list[str]) -> str | None:
+        """None when `balance <name> params...` is valid, else the problem."""
+        return f"'{cls.name}' takes no argument" if params else None
+
+    # -- server sets -------------------------------------------------------
+
+    def usable(self, exclude: Any = None) -> list[Any]:
+        """Servers allowed to take load-balanced traffic now: up, READY and
+        weighted; backups only when no active one is (the first backup only,
+        unless `option allbackups`)."""
+        up, admin, weight = self.shm.srv_up, self.shm.srv_admin, self.shm.srv_weight
+        actives = [s for s in self.actives
+                   if s is not exclude and up[s.index] and admin[s.index] == ADMIN_READY and weight[s.index]]  # fmt: skip
+        if actives:
+            return actives
+        backups = [s for s in self.backups
+                   if s is not exclude and up[s.index] and admin[s.index] == ADMIN_READY and weight[s.index]]  # fmt: skip
+        return backups if self.allbackups else backups[:1]
+
+    def has_room(self, server: Any) -> bool:
+        return not server.maxconn or self.shm.server_conns(server.index) < server.maxconn
+
+    def count_pick(self) -> int:
+        """Record one pick in this worker's column; return the shared position before it."""
+        position = self.shm.backend_picks(self.backend_index)
+        self.shm.picks[self._pick_cell] += 1
+        return position
+
+    # -- the algorithm -------------------------------------------------------
+
+    def pick(self, key: SessionKey | None = None, exclude: Any = None) -> Any:
+        """A server, None when no server is usable, or QUEUE when all are full."""
+        servers = self.usable(exclude)
+        if not servers:
+            return None
+        roomy = [s for s in servers if self.has_room(s)]
+        if not roomy:
+            return QUEUE
+        return self.choose(roomy, key)
+
+    def choose(self, servers: list[Any], key: SessionKey | None) -> Any:
+        raise NotImplementedError
+
+
+def smooth_weighted_sequence(servers: list[Any], weights: list[int]) -> list[Any]:
+    """One cycle of smooth weighted round robin: each server appears `weight`
+    times, spread as evenly as possible (s1,s1,s2,s1 for weights 3:1)."""
+    total = sum(weights)
+    current = [0] * len(servers)
+    sequence = []
+    for _ in range(total):
+        for i, weight in enumerate(weights):
+            current[i] += weight
+        best = max(range(len(servers)), key=lambda i: current[i])
+        current[best] -= total
+        sequence.append(servers[best])
+    return sequence

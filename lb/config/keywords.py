@@ -1,0 +1,11 @@
+"""Import every module that registers configuration keywords (master, cli).
+
+A feature module that registers keywords must be listed here, so that the
+parser knows its keywords whatever the importing process.
+"""
+
+import lb.balance  # noqa: F401  balance
+import lb.checker.keywords  # noqa: F401  check, inter, rise, fall ...
+import lb.config.kw_global  # noqa: F401
+import lb.config.kw_proxy  # noqa: F401
+import lb.config.kw_server  # noqa: F401

@@ -1,0 +1,117 @@
+"""Keywords of the `global` section (master, cli).
+
+`nbproc` is lb's worker count (HAProxy >= 2.5 rejects it; lb is prefork, so
+it is the natural name); `nbthread` is accepted as its alias so that a config
+written for a threaded HAProxy runs with the same parallelism.
+"""
+
+from __future__ import annotations
+
+from lb.config.model import StatsSocket
+from lb.config.registry import KwContext, KwError, global_keyword
+from lb.config.types import parse_int, parse_time
+
+
+def _expect(args: list[str], count: int, usage: str) -> None:
+    if len(args) - 1 < count:
+        raise KwError(f"'{args[0]}' expects {usage}.")
+
+
+@global_keyword("daemon", doc="run in the background (lbctl start without --foreground does it too)")
+def kw_daemon(ctx: KwContext, args: list[str]) -> None:
+    ctx.config.global_.daemon = True
+
+
+@global_keyword("maxconn", doc="process-wide limit of concurrent connections, per worker")
+def kw_maxconn(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "an integer argument")
+    ctx.config.global_.maxconn = parse_int(args[1], 1, 10_000_000, "maxconn")
+
+
+@global_keyword("pidfile", doc="file where the master writes its pid")
+def kw_pidfile(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "a file name")
+    ctx.config.global_.pidfile = args[1]
+
+
+@global_keyword("user", doc="user to switch to after binding, when started as root")
+def kw_user(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "a user name")
+    ctx.config.global_.user = args[1]
+
+
+@global_keyword("group", doc="group to switch to after binding, when started as root")
+def kw_group(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "a group name")
+    ctx.config.global_.group = args[1]
+
+
+@global_keyword("chroot", doc="directory to chroot into after binding, when started as root")
+def kw_chroot(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "a directory name")
+    ctx.config.global_.chroot = args[1]
+
+
+@global_keyword("nbproc", doc="number of worker processes (default: number of CPUs)")
+@global_keyword("nbthread", doc="alias of nbproc: lb runs one single-threaded worker per slot")
+def kw_nbproc(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "an integer argument")
+    ctx.config.global_.nbproc = parse_int(args[1], 1, 64, args[0])
+
+
+@global_keyword("hard-stop-after", doc="bound on how long a soft-stopping generation may drain")
+def kw_hard_stop_after(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "<time> as argument")
+    ctx.config.global_.hard_stop_after = parse_time(args[1])
+
+
+@global_keyword("heartbeat-timeout", doc="lb extension: kill a worker silent for this long (default 10s)")
+def kw_heartbeat_timeout(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "<time> as argument")
+    ctx.config.global_.heartbeat_timeout = max(parse_time(args[1]), 1000)
+
+
+@global_keyword("spread-checks", doc="random jitter added to check intervals, in percent (0-50)")
+def kw_spread_checks(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "an integer argument")
+    ctx.config.global_.spread_checks = parse_int(args[1], 0, 50, "spread-checks")
+
+
+@global_keyword("log-tag", doc="tag in the syslog header (default 'lb')")
+def kw_log_tag(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "a tag")
+    ctx.config.global_.log_tag = args[1]
+
+
+@global_keyword("stats", applied=False, doc="stats socket <path> [mode M] [level L] [expose-fd listeners]")
+def kw_stats(ctx: KwContext, args: list[str]) -> None:
+    if len(args) < 3 or args[1] != "socket":
+        raise KwError("'stats' in 'global' section expects 'socket' and a path.")
+    sock = StatsSocket(path=args[2], loc=ctx.loc)
+    rest = args[3:]
+    while rest:
+        word = rest.pop(0)
+        if word == "mode" and rest:
+            sock.mode = int(rest.pop(0), 8)
+        elif word == "level" and rest:
+            sock.level = rest.pop(0)
+            if sock.level not in ("user", "operator", "admin"):
+                raise KwError(f"'level' only supports 'user', 'operator' or 'admin' (got '{sock.level}').")
+        elif word == "expose-fd" and rest:
+            sock.expose_fd = rest.pop(0) == "listeners"
+        elif word in ("user", "group", "uid", "gid") and rest:
+            rest.pop(0)
+        else:
+            raise KwError(f"'stats socket' : unknown keyword '{word}'.")
+    ctx.config.global_.stats_sockets.append(sock)
+
+
+# Tuning and process keywords that a HAProxy config commonly carries and that
+# have no meaning for lb: accepted so that existing files load, with a warning.
+for _name in ("tune.ssl.default-dh-param", "ssl-default-bind-ciphers", "ssl-default-bind-options",
+              "ssl-default-server-ciphers", "ssl-default-server-options", "tune.bufsize",
+              "tune.maxrewrite", "ca-base", "crt-base", "master-worker", "ulimit-n",
+              "ssl-default-bind-ciphersuites", "ssl-dh-param-file", "node", "description",
+              "tune.ssl.cachesize", "server-state-file", "server-state-base", "cpu-map",
+              "maxconnrate", "maxsessrate", "nosplice", "quiet", "expose-experimental-directives"):  # fmt: skip
+    global_keyword(_name, applied=False, doc="accepted for compatibility; no effect in lb")(lambda ctx, args: None)

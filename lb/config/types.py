@@ -1,0 +1,145 @@
+"""Value parsers for configuration words: small pure functions (master, cli).
+
+Each takes the text as written and returns the value, or raises ValueError
+with a message that names the offending text and the allowed range, ready to
+be shown after `parsing [file:line] : `.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+import socket
+
+TIME_MAX_MS = 2_147_483_647  # HAProxy: "maximum value is 2147483647 ms (~24.8 days)"
+
+_TIME_UNITS_MS = {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+_TIME_RE = re.compile(r"^(\d+)(us|ms|s|m|h|d)?$")
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_SIZE_RE = re.compile(r"^(\d+)([kKmMgG]?)$")
+
+
+def parse_time(text: str, default_unit: str = "ms") -> int:
+    """`5s` -> 5000.  Units us ms s m h d; a bare number is in `default_unit`."""
+    match = _TIME_RE.match(text)
+    if not match:
+        raise ValueError(f"unexpected character in time value '{text}' (expects a number with unit us, ms, s, m, h or d)")
+    value, unit = int(match.group(1)), match.group(2) or default_unit
+    ms = math.ceil(value * _TIME_UNITS_MS[unit])
+    if ms > TIME_MAX_MS:
+        raise ValueError(f"timer overflow in argument '{text}' (maximum value is 2147483647 ms (~24.8 days))")
+    return ms
+
+
+def is_suspicious_time(text: str) -> bool:
+    """A unitless value under 100 is probably meant in seconds (HAProxy warns)."""
+    return text.isdigit() and 0 < int(text) < 100
+
+
+def parse_size(text: str) -> int:
+    """`16k` -> 16384.  Suffixes k, m, g (powers of 1024)."""
+    match = _SIZE_RE.match(text)
+    if not match:
+        raise ValueError(f"invalid size '{text}' (expects a number with an optional k, m or g suffix)")
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
+
+
+def parse_int(text: str, low: int, high: int, what: str = "value") -> int:
+    """An integer within [low, high], or ValueError naming the range."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise ValueError(f"{what} expects an integer between {low} and {high}, got '{text}'") from None
+    if not low <= value <= high:
+        raise ValueError(f"{what} '{text}' is out of range [{low}..{high}]")
+    return value
+
+
+def parse_port(text: str) -> int:
+    return parse_int(text, 1, 65535, "port")
+
+
+def split_host_port(text: str) -> tuple[str, str]:
+    """`[::1]:80` -> ("::1", "80"); `1.2.3.4:80` -> ("1.2.3.4", "80"); `:80` -> ("", "80")."""
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise ValueError(f"missing ']' in address '{text}'")
+        host, rest = text[1:end], text[end + 1 :]
+        if rest and not rest.startswith(":"):
+            raise ValueError(f"unexpected '{rest}' after ']' in address '{text}'")
+        return host, rest[1:]
+    if text.count(":") > 1:  # bare IPv6 without a port
+        return text, ""
+    host, _, port = text.partition(":")
+    return host, port
+
+
+def address_family(host: str) -> int:
+    """AF_INET or AF_INET6 for a literal address; ValueError for anything else."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"invalid address '{host}'") from None
+    return socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+
+
+def parse_bind_address(text: str) -> list[tuple[str, int, int]]:
+    """A `bind` address -> [(host, port, family), ...].
+
+    Accepts `ip:port`, `:port`, `*:port`, `[v6]:port`, `ipv4@ip:port`,
+    `ipv6@...` and port ranges `ip:8000-8003`.  An empty host means
+    0.0.0.0, as HAProxy does.
+    """
+    family_hint = None
+    for prefix, fam in (("ipv4@", socket.AF_INET), ("ipv6@", socket.AF_INET6)):
+        if text.startswith(prefix):
+            family_hint, text = fam, text[len(prefix) :]
+    host, port_text = split_host_port(text)
+    if not port_text:
+        raise ValueError(f"missing port number in '{text}' (expects [addr]:port)")
+    if host == "*":
+        host = ""
+    family = address_family(host) if host else (family_hint or socket.AF_INET)
+    if family_hint and family_hint != family:
+        raise ValueError(f"address '{host}' does not match the {text!r} family prefix")
+    if not host and family == socket.AF_INET6:
+        host = "::"
+    first, _, last = port_text.partition("-")
+    low = parse_port(first)
+    high = parse_port(last) if last else low
+    if high < low:
+        raise ValueError(f"invalid port range '{port_text}'")
+    return [(host, port, family) for port in range(low, high + 1)]
+
+
+def parse_server_address(text: str) -> tuple[str, int, int]:
+    """A `server` address -> (host, port, family).  Port 0 means "the client's
+    destination port", as HAProxy does for a server written without a port.
+    Host names are resolved once, here (HAProxy resolves at start too)."""
+    host, port_text = split_host_port(text)
+    if not host:
+        raise ValueError(f"missing address in '{text}'")
+    port = parse_port(port_text) if port_text else 0
+    try:
+        return host, port, int(address_family(host))
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise ValueError(f"could not resolve address '{host}'") from None
+    family, _, _, _, sockaddr = infos[0]
+    return str(sockaddr[0]), port, int(family)
+
+
+def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """`10.0.0.0/8`, `127.0.0.1`, abbreviated `10/8` or `10.12/16`."""
+    addr, slash, mask = text.partition("/")
+    if ":" not in addr and addr.count(".") < 3 and slash:
+        addr = ".".join((addr.split(".") + ["0", "0", "0"])[:4])
+    try:
+        return ipaddress.ip_network(f"{addr}/{mask}" if slash else addr, strict=False)
+    except ValueError:
+        raise ValueError(f"invalid network '{text}'") from None

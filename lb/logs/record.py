@@ -1,0 +1,100 @@
+"""The facts a traffic log line is made of (worker; standard library only).
+
+Sessions (workers/tcp.py, workers/http.py) fill one LogRecord per logged
+stream as things happen; when the stream ends the proxy's compiled log
+format (lb.logs.logformat) turns it into a line.  Field meanings follow
+HAProxy's doc/configuration.txt §8.2-8.5; the alias each field feeds is
+noted.  Times: `*_date` are wall-clock `time.time()` values; the `t_*`
+timers are integer milliseconds with -1 meaning "this phase never happened".
+"""
+
+from __future__ import annotations
+
+
+class LogRecord:
+    __slots__ = (
+        # who and where
+        "client_ip", "client_port",          # %ci %cp (from the PROXY header with accept-proxy)
+        "frontend_ip", "frontend_port",      # %fi %fp
+        "backend_src_ip", "backend_src_port",  # %bi %bp: our side of the server connection
+        "server_ip", "server_port",          # %si %sp
+        "frontend", "backend", "server",     # %ft %b %s (backend None -> frontend name, server None -> <NOSRV>)
+        "frontend_ssl",                      # %ft gets a '~' suffix
+        # dates
+        "accept_date",                       # %t %T: accept of the connection
+        "request_date",                      # %tr: first byte of the request (HTTP); accept_date for TCP
+        # timers, ms (-1: never reached)
+        "t_handshake", "t_idle",             # %Th %Ti
+        "t_request",                         # %TR
+        "t_queue", "t_connect",              # %Tw %Tc
+        "t_response",                        # %Tr (HTTP)
+        "t_active",                          # %Ta (HTTP)
+        "t_total",                           # %Tt
+        # volumes
+        "bytes_out",                         # %B: bytes sent to the client (headers included in HTTP)
+        "bytes_in",                          # %U: bytes received from the client
+        # outcome
+        "status",                            # %ST (HTTP), -1 when none
+        "term_state",                        # %ts: 2 chars, e.g. "--", "SC", "cD"
+        "cookie_flags",                      # 2 chars appended by %tsc, e.g. "NI", "--"
+        "retries", "redispatched",           # %rc (with a '+' when redispatched)
+        # concurrency at log time
+        "actconn", "feconn", "beconn", "srvconn",  # %ac %fc %bc %sc
+        "srv_queue", "backend_queue",        # %sq %bq
+        # HTTP request facts
+        "method", "uri", "http_version",     # %HM %HU %HV; %r is "METH URI VER"
+        "request_line",                      # %r as received (may be truncated)
+        "captured_request_headers",          # list[str] -> %hr {a|b}
+        "captured_response_headers",         # list[str] -> %hs
+        "captured_request_cookie",           # %CC
+        "captured_response_cookie",          # %CS
+        "unique_id",                         # %ID
+        "is_error",                          # for option log-separate-errors
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.client_ip = "-"
+        self.client_port = 0
+        self.frontend_ip = "-"
+        self.frontend_port = 0
+        self.backend_src_ip = "-"
+        self.backend_src_port = 0
+        self.server_ip = "-"
+        self.server_port = 0
+        self.frontend = ""
+        self.backend: str | None = None
+        self.server: str | None = None
+        self.frontend_ssl = False
+        self.accept_date = 0.0
+        self.request_date = 0.0
+        self.t_handshake = 0
+        self.t_idle = -1
+        self.t_request = -1
+        self.t_queue = -1
+        self.t_connect = -1
+        self.t_response = -1
+        self.t_active = -1
+        self.t_total = -1
+        self.bytes_out = 0
+        self.bytes_in = 0
+        self.status = -1
+        self.term_state = "--"
+        self.cookie_flags = "--"
+        self.retries = 0
+        self.redispatched = False
+        self.actconn = 0
+        self.feconn = 0
+        self.beconn = 0
+        self.srvconn = 0
+        self.srv_queue = 0
+        self.backend_queue = 0
+        self.method = ""
+        self.uri = ""
+        self.http_version = ""
+        self.request_line = ""
+        self.captured_request_headers: list[str] | None = None
+        self.captured_response_headers: list[str] | None = None
+        self.captured_request_cookie = "-"
+        self.captured_response_cookie = "-"
+        self.unique_id = "-"
+        self.is_error = False

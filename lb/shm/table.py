@@ -1,0 +1,120 @@
+"""ShmTable: typed views on one generation's shared memory (master creates; children inherit by fork).
+
+Each array of lb.shm.layout is exposed as a memoryview cast to its element
+type, so `table.srv_up[i]` is a single typed read.  Who may write which
+array is stated in the layout module; this class does not police it.
+"""
+
+from __future__ import annotations
+
+import mmap
+import time
+
+from lb.shm import layout
+
+
+class ShmTable:
+    """One generation's shared region (anonymous mmap, created before fork)."""
+
+    def __init__(self, generation: int, nslots: int, nservers: int, nbackends: int, nproxies: int) -> None:
+        self.generation = generation
+        self.nslots, self.nservers = nslots, nservers
+        self.nbackends, self.nproxies = nbackends, nproxies
+        self.nobjects = nproxies + nservers
+        table, size = layout.offsets(nslots, nservers, nbackends, nproxies)
+        self.size = size
+        self.mm = mmap.mmap(-1, size, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+        self.buf = memoryview(self.mm)
+        layout.HEADER.pack_into(
+            self.mm, 0, layout.MAGIC, layout.MAJOR, layout.MINOR, generation,
+            nslots, nservers, nbackends, nproxies, int(time.time() * 1000),
+        )  # fmt: skip
+        for name, (offset, fmt, count) in table.items():
+            nbytes = count * _itemsize(fmt)
+            setattr(self, name, self.buf[offset : offset + nbytes].cast(fmt))
+
+    # -- header and process slots -----------------------------------------
+
+    def check_header(self) -> None:
+        magic, major, _minor, generation, *_ = layout.HEADER.unpack_from(self.mm, 0)
+        if magic != layout.MAGIC or major != layout.MAJOR:
+            raise RuntimeError(f"shared memory layout {major} is not {layout.MAJOR}")
+        if generation != self.generation:
+            raise RuntimeError("shared memory belongs to another generation")
+
+    def set_slot(self, slot: int, pid: int, state: int) -> None:
+        """Written by the process owning `slot` (or by the master before forking it)."""
+        layout.SLOT.pack_into(self.mm, self._slot_offset(slot), pid, self.generation, _now_ms(), state)
+
+    def heartbeat(self, slot: int) -> None:
+        """Owner of `slot` proves it is alive (cheap: one u64 store)."""
+        self._heartbeats[slot] = _now_ms()
+
+    def slot(self, slot: int) -> tuple[int, int, int, int]:
+        """(pid, generation, heartbeat_ms, state) of `slot`."""
+        return layout.SLOT.unpack_from(self.mm, self._slot_offset(slot))
+
+    def _slot_offset(self, slot: int) -> int:
+        return layout.HEADER_SIZE + slot * layout.SLOT_SIZE
+
+    @property
+    def _heartbeats(self) -> memoryview:
+        # The heartbeat is the u64 at offset 8 of every 32-byte slot: a
+        # strided view over the slot area, cast to u64 (4 per slot).
+        area = self.buf[layout.HEADER_SIZE : layout.HEADER_SIZE + self.nslots * layout.SLOT_SIZE].cast("Q")
+        return area[1::4]
+
+    def clear_worker_columns(self, slot: int) -> None:
+        """Master, after a worker died: its connections and queue are gone."""
+        for name, width in (("conns", self.nservers), ("queued", self.nservers), ("feconn", self.nproxies)):
+            view = getattr(self, name)
+            for i in range(slot * width, (slot + 1) * width):
+                view[i] = 0
+        self.actconn[slot] = 0
+
+    # -- sums over worker columns -----------------------------------------
+
+    def server_conns(self, server: int) -> int:
+        conns, n = self.conns, self.nservers
+        return sum(conns[slot * n + server] for slot in range(self.nslots))
+
+    def server_queued(self, server: int) -> int:
+        queued, n = self.queued, self.nservers
+        return sum(queued[slot * n + server] for slot in range(self.nslots))
+
+    def backend_picks(self, backend: int) -> int:
+        picks, n = self.picks, self.nbackends
+        return sum(picks[slot * n + backend] for slot in range(self.nslots))
+
+    def proxy_conns(self, proxy: int) -> int:
+        feconn, n = self.feconn, self.nproxies
+        return sum(feconn[slot * n + proxy] for slot in range(self.nslots))
+
+    def counter(self, obj: int, name: str) -> int:
+        """Sum of one counter of object `obj` over every worker slot."""
+        index, per_slot = layout.COUNTER[name], self.nobjects * layout.NCOUNTERS
+        base = obj * layout.NCOUNTERS + index
+        return sum(self.counters[slot * per_slot + base] for slot in range(self.nslots))
+
+    def counter_index(self, slot: int, obj: int, name: str) -> int:
+        """Index in `counters` of one (slot, object, counter) cell, for the slot's writer."""
+        return (slot * self.nobjects + obj) * layout.NCOUNTERS + layout.COUNTER[name]
+
+    def close(self) -> None:
+        """Master, once no process of the generation is left."""
+        for name, _fmt, _count in layout.arrays(self.nslots, self.nservers, self.nbackends, self.nproxies):
+            getattr(self, name).release()
+        try:
+            self.buf.release()
+            self.mm.close()
+        except BufferError:  # a view is still held somewhere: the GC frees it later
+            pass
+
+
+def _itemsize(fmt: str) -> int:
+    return {"B": 1, "H": 2, "I": 4, "Q": 8}[fmt]
+
+
+def _now_ms() -> int:
+    return int(time.monotonic() * 1000)
+
