@@ -46,13 +46,21 @@ class Location:
         return f"{self.file}:{self.line}"
 
 
+# How a Diagnostic shows its location (HAProxy uses all four shapes):
+LOC_PARSING = "parsing"  # "parsing [file:line] : msg"   (keyword handlers)
+LOC_PARSING_TIGHT = "parsing-tight"  # "parsing [file:line]: msg"   (line splitting, .if, .alert ...)
+LOC_BARE = "bare"  # "[file:line] : msg"           (server lines: HAProxy's parsing context)
+LOC_HIDDEN = "hidden"  # "msg"; loc only says which file the problem belongs to
+
+
 @dataclass
 class Diagnostic:
-    """One problem found in a configuration (HAProxy's ALERT/WARNING/NOTICE)."""
+    """One problem found in a configuration (HAProxy's ALERT/WARNING/NOTICE/DIAG)."""
 
-    severity: str  # "ALERT" | "WARNING" | "NOTICE"
+    severity: str  # "ALERT" | "WARNING" | "NOTICE" | "DIAG"
     message: str
     loc: Location | None = None
+    form: str = LOC_PARSING  # one of LOC_*: how lb.config.diagnostics prints `loc`
 
 
 @dataclass
