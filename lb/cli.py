@@ -29,3 +29,43 @@ def check(files: tuple[str, ...], quiet: bool) -> None:
     from lb.config.diagnostics import run_check
 
     sys.exit(run_check(list(files), quiet=quiet))
+
+
+FILES = click.option("-f", "--file", "files", multiple=True, required=True, type=click.Path(dir_okay=False),
+                     help="Configuration file (repeat for several, read in order).")  # fmt: skip
+PIDFILE = click.option("-p", "--pidfile", default=None, help="Pidfile of the master (default: from the config).")
+
+
+@main.command()
+@FILES
+@click.option("--foreground", is_flag=True, help="Run the master in this process instead of daemonizing.")
+@click.option("--log-format", type=click.Choice(["json", "console"]), default=None,
+              help="How lb's own events are rendered (default: console on a terminal, else json).")
+def start(files: tuple[str, ...], foreground: bool, log_format: str | None) -> None:
+    """Start the master, its workers and its health checker."""
+    from lb import control
+
+    sys.exit(control.start(list(files), foreground, log_format))
+
+
+@main.command()
+@FILES
+@PIDFILE
+@click.option("--now", is_flag=True, help="Stop immediately (SIGTERM) instead of gracefully (SIGUSR1).")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the master to exit.")
+def stop(files: tuple[str, ...], pidfile: str | None, now: bool, timeout: float) -> None:
+    """Stop gracefully: listeners stop accepting, open connections finish."""
+    from lb import control
+
+    sys.exit(control.stop(list(files), pidfile, now, timeout))
+
+
+@main.command()
+@FILES
+@PIDFILE
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the new generation.")
+def reload(files: tuple[str, ...], pidfile: str | None, timeout: float) -> None:
+    """Validate the configuration, then start a new generation without dropping a connection."""
+    from lb import control
+
+    sys.exit(control.reload(list(files), pidfile, timeout))

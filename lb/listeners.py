@@ -1,0 +1,91 @@
+"""Listening sockets, owned by the master for its whole life (master).
+
+For each bind address the master keeps one SO_REUSEPORT socket per worker
+slot, so the kernel spreads new connections over the slots.  A socket is
+never closed while its address is configured: a worker that dies or is
+replaced hands its slot's socket to its successor, so connections waiting
+in that accept queue are served late, never reset.  When `nbproc` shrinks,
+the extra sockets stay open and are shared out among the remaining
+workers (socket j goes to worker j mod nbproc) for the same reason.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from lb.config.model import Bind, Config
+
+BACKLOG = 1024
+Key = tuple[int, str, int]
+
+
+def open_listening_socket(bind: Bind) -> socket.socket:
+    sock = socket.socket(bind.family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((bind.host or ("::" if bind.family == socket.AF_INET6 else "0.0.0.0"), bind.port))
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+class ListenerSet:
+    def __init__(self) -> None:
+        self.sockets: dict[Key, list[socket.socket]] = {}
+
+    @staticmethod
+    def binds_of(config: Config) -> list[tuple[Bind, str]]:
+        """(bind, frontend name) of every enabled frontend, in config order."""
+        return [(bind, fe.name) for fe in config.frontends.values() if not fe.disabled for bind in fe.binds]
+
+    def prepare(self, config: Config, nworkers: int) -> list[str]:
+        """Open what `config` needs beyond what is open; on any failure close
+        only what this call opened and return the errors (nothing changes)."""
+        opened: list[tuple[Key, socket.socket]] = []
+        errors: list[str] = []
+        for bind, frontend in self.binds_of(config):
+            have = len(self.sockets.get(bind.key, [])) + sum(1 for k, _ in opened if k == bind.key)
+            for _ in range(max(0, nworkers - have)):
+                try:
+                    opened.append((bind.key, open_listening_socket(bind)))
+                except OSError as exc:
+                    errors.append(f"Starting frontend {frontend}: cannot bind socket (%s) [{bind}]" % exc.strerror)
+                    break
+        if errors:
+            for _key, sock in opened:
+                sock.close()
+            return errors
+        for key, sock in opened:
+            self.sockets.setdefault(key, []).append(sock)
+        return []
+
+    def for_slot(self, config: Config, slot: int, nworkers: int) -> list[tuple[Bind, str, socket.socket]]:
+        """The sockets worker `slot` accepts on: socket j of each bind where j % nworkers == slot."""
+        mine = []
+        for bind, frontend in self.binds_of(config):
+            for j, sock in enumerate(self.sockets.get(bind.key, [])):
+                if j % nworkers == slot:
+                    mine.append((bind, frontend, sock))
+        return mine
+
+    def release_unused(self, configs: list[Config]) -> list[Key]:
+        """Close sockets whose address no live generation uses any more."""
+        used = {bind.key for config in configs for bind, _ in self.binds_of(config)}
+        closed = [key for key in self.sockets if key not in used]
+        for key in closed:
+            for sock in self.sockets.pop(key):
+                sock.close()
+        return closed
+
+    def all_fds(self) -> list[int]:
+        return [sock.fileno() for socks in self.sockets.values() for sock in socks]
+
+    def close(self) -> None:
+        for socks in self.sockets.values():
+            for sock in socks:
+                sock.close()
+        self.sockets.clear()

@@ -1,0 +1,99 @@
+"""The worker's event loop: a `selectors` loop with a timer heap (worker, checker).
+
+Callbacks live on the selector key (`register(sock, events, callback)`) and
+are called as `callback(mask)`.  Timers are lazily cancelled heap entries.
+`now` is read once per iteration, so sessions can stamp activity without a
+system call: an inactivity timeout is a deadline the session moves forward,
+checked when its single timer fires (no heap churn per I/O).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import selectors
+import time
+from typing import Any, Callable
+
+
+class Timer:
+    __slots__ = ("when", "callback", "args", "cancelled")
+
+    def __init__(self, when: float, callback: Callable[..., Any], args: tuple) -> None:
+        self.when = when
+        self.callback = callback
+        self.args = args
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class EventLoop:
+    def __init__(self) -> None:
+        self.selector = selectors.DefaultSelector()
+        self._timers: list[tuple[float, int, Timer]] = []
+        self._sequence = itertools.count()
+        self.now = time.monotonic()
+        self.running = False
+
+    # -- I/O -------------------------------------------------------------
+
+    def register(self, fileobj: Any, events: int, callback: Callable[[int], None]) -> None:
+        self.selector.register(fileobj, events, callback)
+
+    def modify(self, fileobj: Any, events: int, callback: Callable[[int], None]) -> None:
+        self.selector.modify(fileobj, events, callback)
+
+    def unregister(self, fileobj: Any) -> None:
+        try:
+            self.selector.unregister(fileobj)
+        except (KeyError, ValueError):
+            pass
+
+    # -- timers ------------------------------------------------------------
+
+    def call_at(self, when: float, callback: Callable[..., Any], *args: Any) -> Timer:
+        timer = Timer(when, callback, args)
+        heapq.heappush(self._timers, (when, next(self._sequence), timer))
+        return timer
+
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
+        return self.call_at(self.now + delay, callback, *args)
+
+    def _next_timeout(self, cap: float) -> float:
+        timers = self._timers
+        while timers and timers[0][2].cancelled:
+            heapq.heappop(timers)
+        if not timers:
+            return cap
+        return max(0.0, min(cap, timers[0][0] - time.monotonic()))
+
+    def _run_timers(self) -> None:
+        timers, now = self._timers, self.now
+        while timers and timers[0][0] <= now:
+            _, _, timer = heapq.heappop(timers)
+            if not timer.cancelled:
+                timer.cancelled = True
+                timer.callback(*timer.args)
+
+    # -- running -----------------------------------------------------------
+
+    def run(self, idle_cap: float = 1.0) -> None:
+        """Dispatch I/O and timers until stop() is called."""
+        self.running = True
+        select = self.selector.select
+        monotonic = time.monotonic
+        while self.running:
+            events = select(self._next_timeout(idle_cap))
+            self.now = monotonic()
+            for key, mask in events:
+                key.data(mask)
+            if self._timers:
+                self._run_timers()
+
+    def stop(self) -> None:
+        self.running = False
+
+    def close(self) -> None:
+        self.selector.close()
