@@ -1,11 +1,24 @@
 """Split HAProxy configuration text into words, line by line (master, cli).
 
-The rules follow HAProxy's `parse_line()` (doc/configuration.txt 2.2-2.3):
-words are separated by blanks; `#` starts a comment; a backslash escapes the
-next character (`\\ `, `\\#`, `\\\\`, `\\'`, `\\"`) or writes `\\r \\n \\t \\xNN`;
-single quotes quote strongly (nothing is interpreted inside), double quotes
-quote weakly (escapes and `${VAR}` / `${VAR-default}` are expanded inside).
-Quotes can join parts of one word: `"abc"'def'ghi` is one word.
+The rules are those of HAProxy's `parse_line()` (doc/configuration.txt 2.2
+"Quoting and escaping", 2.3 "Environment variables"):
+
+- leading blanks are skipped; blanks separate words; `#` outside quotes
+  starts a comment, even in the middle of a word; `\\r` ends the line;
+- a backslash outside single quotes writes `\\ ` `\\\\` `\\#` `\\'` `\\"`
+  as the character itself, `\\t \\n \\r` as control characters, `\\xHH` as
+  that byte, `\\$` as `$` inside double quotes; any other backslash is kept;
+- single quotes quote strongly (nothing is interpreted inside); double
+  quotes quote weakly: backslashes and `$VAR`, `${VAR}`, `${VAR-default}`
+  and `${VAR[*]}` (one word per blank-separated part of the value) are
+  expanded inside them, and only there.  Unset variables expand to nothing.
+  `${.LINE}`, `${.FILE}` and `${.SECTION}` are HAProxy's pseudo-variables;
+- quotes join parts of one word: `"abc"'def'ghi` is one word; `""` is an
+  empty word, except at the end of a line;
+- a line is made of at most 64 words.
+
+Errors carry HAProxy's text, with the line echoed and a caret under the
+offending character.
 """
 
 from __future__ import annotations
@@ -17,12 +30,20 @@ from typing import Iterator, Mapping
 
 from lb.config.model import Location
 
-_ESCAPES = {"r": "\r", "n": "\n", "t": "\t", " ": " ", "#": "#", "\\": "\\", "'": "'", '"': '"'}
+MAX_LINE_ARGS = 64  # HAProxy's MAX_LINE_ARGS: words per line
+_BLANKS = " \t\v\f"  # C isspace() minus the line terminators
+_LINE_END = "\r\n\0"
+_HEX = "0123456789abcdefABCDEF"
+_SIMPLE_ESCAPES = {" ": " ", "\\": "\\", "t": "\t", "n": "\n", "r": "\r", "#": "#", "'": "'", '"': '"'}
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:-([^}]*))?\}")
 
 
 class LexError(ValueError):
-    """A line that cannot be split (unmatched quote, bad escape)."""
+    """A line that cannot be split.  `str()` is HAProxy's message, without location."""
+
+    def __init__(self, message: str, loc: Location | None = None) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 @dataclass
@@ -31,100 +52,222 @@ class Line:
     loc: Location
 
 
+class _SplitError(Exception):
+    def __init__(self, what: str, index: int) -> None:
+        super().__init__(what)
+        self.what, self.index = what, index
+
+
+def sanitize_for_printing(line: str, pos: int, width: int = 80) -> tuple[str, int]:
+    """The line as HAProxy echoes it under an error, and the caret column.
+
+    Non-printable characters become '?'; a line longer than `width` is cut
+    around `pos`, with "..." where something was left out.
+    """
+    text = "".join(c if " " <= c < "\x7f" else "?" for c in line)
+    if len(text) <= width:
+        return text, pos
+    if pos < width - 3:
+        return text[: width - 3] + "...", pos
+    start = min(pos - (width - 6) // 2, len(text) - (width - 3))
+    if start + width - 3 >= len(text):
+        return "..." + text[start:], pos - start + 3
+    return "..." + text[start : start + width - 6] + "...", pos - start + 3
+
+
+def caret_message(what: str, line: str, index: int, offset: int = 0, width: int = 80) -> str:
+    """HAProxy's "<what> at position N:\\n  <line>\\n  <spaces>^" error shape."""
+    shown, column = sanitize_for_printing(line, index, width)
+    return f"{what} at position {offset + index + 1}:\n  {shown}\n  {' ' * column}^"
+
+
 def expand_env(text: str, env: Mapping[str, str]) -> str:
     """`${VAR}` -> its value ('' when unset); `${VAR-default}` -> value or default."""
 
     def replace(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        value = env.get(name)
+        value = env.get(match.group(1))
         if value is None:
-            return default if default is not None else ""
+            return match.group(2) if match.group(2) is not None else ""
         return value
 
     return _ENV_RE.sub(replace, text)
 
 
-def _read_escape(text: str, i: int) -> tuple[str, int]:
-    """Decode the escape starting at text[i] == '\\'; return (chars, next index)."""
-    if i + 1 >= len(text):
-        return "\\", i + 1
-    nxt = text[i + 1]
-    if nxt == "x":
-        digits = text[i + 2 : i + 4]
-        if len(digits) != 2 or any(c not in "0123456789abcdefABCDEF" for c in digits):
-            raise LexError(f"truncated or invalid hexadecimal sequence at position {i + 1}")
-        return chr(int(digits, 16)), i + 4
-    if nxt in _ESCAPES:
-        return _ESCAPES[nxt], i + 2
-    return "\\" + nxt, i + 2  # unknown escapes are kept verbatim, as HAProxy does
+class _Splitter:
+    """One pass over one line, as parse_line() does it."""
+
+    def __init__(self, text: str, env: Mapping[str, str], pseudo: Mapping[str, str]) -> None:
+        self.text, self.env, self.pseudo = text, env, pseudo
+        self.words: list[str] = []
+        self.current: list[str] = []
+
+    def at(self, i: int) -> str:
+        return self.text[i] if i < len(self.text) else ""
+
+    def run(self) -> list[str]:
+        squote = dquote = False
+        quote_at = -1
+        i = 0
+        while (c := self.at(i)) and c not in _LINE_END:
+            if c == "#" and not squote and not dquote:
+                break
+            if c == '"' and not squote:
+                dquote, quote_at, i = not dquote, i, i + 1
+            elif c == "'" and not dquote:
+                squote, quote_at, i = not squote, i, i + 1
+            elif c == "\\" and not squote:
+                i = self.escape(i, dquote)
+            elif c in _BLANKS and not squote and not dquote:
+                while self.at(i) and self.at(i) in _BLANKS:
+                    i += 1
+                self.end_word()
+            elif c == "$" and dquote:
+                i = self.variable(i + 1)
+            else:
+                self.current.append(c)
+                i += 1
+        if squote or dquote:
+            raise _SplitError("unmatched quote", quote_at)
+        if self.current:  # an empty word at the end of the line does not count
+            self.end_word()
+        return self.words
+
+    def end_word(self) -> None:
+        self.words.append("".join(self.current))
+        self.current = []
+
+    def escape(self, i: int, dquote: bool) -> int:
+        """Decode the backslash at `i`; return the index of the next character."""
+        nxt = self.at(i + 1)
+        if nxt in _SIMPLE_ESCAPES:
+            self.current.append(_SIMPLE_ESCAPES[nxt])
+            return i + 2
+        if nxt == "$" and dquote:
+            self.current.append("$")
+            return i + 2
+        if nxt == "x":
+            digits = self.text[i + 2 : i + 4]
+            if len(digits) != 2 or any(d not in _HEX for d in digits):
+                raise _SplitError("truncated or invalid hexadecimal sequence", i)
+            self.current.append(chr(int(digits, 16)))
+            return i + 4
+        self.current.append("\\")  # not an escape sequence: kept as written
+        return i + 1
+
+    def variable(self, i: int) -> int:
+        """Expand the variable whose name starts at `i` (just after '$')."""
+        brace = -1
+        if self.at(i) == "{":
+            brace, i = i, i + 1
+        first = self.at(i)
+        if not first or not (first.isascii() and (first.isalpha() or first in "_.")):
+            raise _SplitError("forbidden first char in environment variable name", i)
+        start = i
+        i += 1 if first == "." else 0
+        while (c := self.at(i)) and c.isascii() and (c.isalnum() or c == "_"):
+            i += 1
+        name = self.text[start:i]
+        value = self.lookup(name, start)
+        expand_words = False
+        if self.at(i) == "[" and brace >= 0:
+            if self.text[i : i + 3] != "[*]":
+                raise _SplitError("truncated or invalid word expansion sequence", i)
+            expand_words, i = True, i + 3
+        if brace >= 0:
+            i, value = self.close_brace(i, brace, value)
+        self.emit_value(value or "", expand_words)
+        return i
+
+    def lookup(self, name: str, start: int) -> str | None:
+        if name.startswith("."):
+            if name not in (".LINE", ".FILE", ".SECTION"):
+                raise _SplitError("forbidden first char in environment variable name", start)
+            return self.pseudo.get(name, "")
+        return self.env.get(name)
+
+    def close_brace(self, i: int, brace: int, value: str | None) -> tuple[int, str | None]:
+        """Handle `-default}` or `}` after a braced name; return (next index, value)."""
+        if self.at(i) == "-":
+            end = self.text.find("}", i)
+            if end < 0:
+                raise _SplitError("unmatched brace in environment variable name", brace)
+            return end + 1, value if value is not None else self.text[i + 1 : end]
+        if self.at(i) != "}":
+            raise _SplitError("unmatched brace in environment variable name", brace)
+        return i + 1, value
+
+    def emit_value(self, value: str, expand_words: bool) -> None:
+        """Append a variable's value; with `[*]`, each blank run in it splits words."""
+        i = 0
+        while i < len(value):
+            if expand_words and value[i].isspace():
+                self.end_word()
+                while i < len(value) and value[i].isspace():
+                    i += 1
+            else:
+                self.current.append(value[i])
+                i += 1
 
 
-def split_words(text: str, env: Mapping[str, str] | None = None) -> list[str]:
-    """Split one logical line into words; LexError on an unmatched quote."""
+def split_words(
+    text: str, env: Mapping[str, str] | None = None, pseudo: Mapping[str, str] | None = None
+) -> list[str]:
+    """Split one line into words; LexError (HAProxy's text, with caret) when it cannot."""
     env = os.environ if env is None else env
-    words: list[str] = []
-    current: list[str] = []
-    in_word = False
-    quote = ""
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if quote == "'":
-            if c == "'":
-                quote = ""
-            else:
-                current.append(c)
-            i += 1
-        elif quote == '"':
-            if c == '"':
-                quote = ""
-                i += 1
-            elif c == "\\":
-                chars, i = _read_escape(text, i)
-                current.append(chars)
-            elif c == "$" and text.startswith("${", i):
-                end = text.find("}", i)
-                if end < 0:
-                    raise LexError(f"unterminated environment variable reference at position {i + 1}")
-                current.append(expand_env(text[i : end + 1], env))
-                i = end + 1
-            else:
-                current.append(c)
-                i += 1
-        elif c in " \t":
-            if in_word:
-                words.append("".join(current))
-                current, in_word = [], False
-            i += 1
-        elif c == "#":
-            break
-        elif c == "\\":
-            chars, i = _read_escape(text, i)
-            current.append(chars)
-            in_word = True
-        elif c in "'\"":
-            quote, in_word = c, True
-            i += 1
-        else:
-            current.append(c)
-            in_word = True
-            i += 1
-    if quote:
-        raise LexError(f"unmatched quote ({quote}) in line")
-    if in_word:
-        words.append("".join(current))
+    stripped = text.lstrip(_BLANKS)
+    offset = len(text) - len(stripped)
+    try:
+        words = _Splitter(stripped, env, pseudo or {}).run()
+    except _SplitError as err:
+        raise LexError(caret_message(err.what, stripped, err.index, offset)) from None
+    if len(words) > MAX_LINE_ARGS:
+        last = words[MAX_LINE_ARGS - 1]
+        position = sum(len(w) + 1 for w in words[: MAX_LINE_ARGS - 1]) + 1
+        raise LexError(
+            f"too many words, truncating after word {MAX_LINE_ARGS}, position {position}: <{last}>."
+        )
     return words
 
 
-def lex(text: str, filename: str, env: Mapping[str, str] | None = None) -> Iterator[Line | LexError]:
-    """Yield a Line per non-empty line, or a LexError carrying its location."""
-    for number, raw in enumerate(text.splitlines(), start=1):
+def lex(
+    text: str,
+    filename: str,
+    env: Mapping[str, str] | None = None,
+    pseudo: dict[str, str] | None = None,
+) -> Iterator[Line | LexError]:
+    """Yield a Line per non-empty line, or a LexError carrying its location.
+
+    Lines are separated by LF only, as HAProxy reads them.  `pseudo` is
+    updated with `.FILE` and `.LINE` before each line is split; the parser
+    sets `.SECTION`.  A last line without LF is still parsed, then reported
+    the way HAProxy does.
+    """
+    pseudo = {} if pseudo is None else pseudo
+    pseudo[".FILE"] = filename
+    raws = text.split("\n")
+    missing_lf = raws[-1] != ""
+    if not missing_lf:
+        raws.pop()
+    for number, raw in enumerate(raws, start=1):
         loc = Location(filename, number)
+        pseudo[".LINE"] = str(number)
         try:
-            words = split_words(raw.rstrip("\r"), env)
+            words = split_words(raw, env, pseudo)
         except LexError as exc:
-            exc.loc = loc  # type: ignore[attr-defined]
+            exc.loc = loc
             yield exc
-            continue
-        if words:
+            words = []
+        if words and words[0]:  # HAProxy skips a line whose first word is empty
             yield Line(words, loc)
+        nul = raw.find("\0")
+        if nul >= 0 and (number < len(raws) or not missing_lf):
+            # HAProxy reads lines with fgets(): a NUL hides the end of the line.
+            yield LexError(f"Stray NUL character at position {nul + 1}.", loc)
+            return
+    if missing_lf:
+        last = raws[-1]
+        end = last.find("\0") if "\0" in last else len(last)
+        yield LexError(
+            f"Missing LF on last line, file might have been truncated at position {end + 1}.",
+            Location(filename, len(raws)),
+        )
