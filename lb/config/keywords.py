@@ -9,3 +9,4 @@ import lb.checker.keywords  # noqa: F401  check, inter, rise, fall ...
 import lb.config.kw_global  # noqa: F401
 import lb.config.kw_proxy  # noqa: F401
 import lb.config.kw_server  # noqa: F401
+import lb.config.validate  # noqa: F401  post-parse checks: routing, timeouts, listeners

@@ -115,3 +115,8 @@ for _name in ("tune.ssl.default-dh-param", "ssl-default-bind-ciphers", "ssl-defa
               "tune.ssl.cachesize", "server-state-file", "server-state-base", "cpu-map",
               "maxconnrate", "maxsessrate", "nosplice", "quiet", "expose-experimental-directives"):  # fmt: skip
     global_keyword(_name, applied=False, doc="accepted for compatibility; no effect in lb")(lambda ctx, args: None)
+
+
+@global_keyword("zero-warning", doc="treat every warning as fatal (lbctl check exits 1 when any warning is found)")
+def kw_zero_warning(ctx: KwContext, args: list[str]) -> None:
+    ctx.config.global_.extras["zero_warning"] = True

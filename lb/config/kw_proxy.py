@@ -21,7 +21,7 @@ from lb.config.model import (
     UseBackend,
 )
 from lb.config.registry import REGISTRY, KwContext, KwError, bind_keyword, keyword, suggest
-from lb.config.types import is_suspicious_time, parse_bind_address, parse_int, parse_time
+from lb.config.types import TimeValueError, is_suspicious_time, parse_bind_address, parse_int, parse_time
 
 FRONTEND_SIDE = (SECTION_DEFAULTS, SECTION_FRONTEND, SECTION_LISTEN)
 BACKEND_SIDE = (SECTION_DEFAULTS, SECTION_BACKEND, SECTION_LISTEN)
@@ -57,7 +57,7 @@ def kw_mode(ctx: KwContext, args: list[str]) -> None:
 def kw_bind(ctx: KwContext, args: list[str]) -> None:
     if len(args) < 2:
         raise KwError("'bind' expects [addr1]:port1[-end1]{,[addr]:port[-end]}... as arguments.")
-    options = _bind_options(args[2:])
+    options = _bind_options(args[2:], args[1], ctx.section)
     proxy = proxy_of(ctx)
     for text in args[1].split(","):
         for host, port, family in parse_bind_address(text):
@@ -68,7 +68,7 @@ def kw_bind(ctx: KwContext, args: list[str]) -> None:
             proxy.binds.append(bind)
 
 
-def _bind_options(words: list[str]) -> dict[str, object]:
+def _bind_options(words: list[str], address: str = "", section: str = "") -> dict[str, object]:
     """Options after the address of a `bind` line, through the bind keyword table."""
     options: dict[str, object] = {}
     rest = list(words)
@@ -77,10 +77,10 @@ def _bind_options(words: list[str]) -> dict[str, object]:
         bkw = REGISTRY.bind_keywords.get(word)
         if bkw is None:
             hint = suggest(word, sorted(REGISTRY.bind_keywords))
-            tail = f"; did you mean '{hint}' maybe ?" if hint else ""
-            raise KwError(f"'bind' : unknown keyword '{word}'{tail}")
+            tail = f"; did you mean '{hint}' maybe ?" if hint else "."
+            raise KwError(f"'bind {address}' in section '{section}': unknown keyword '{word}'{tail}")
         if len(rest) < bkw.nargs:
-            raise KwError(f"'bind' : missing argument for '{word}'.")
+            raise KwError(f"'bind {address}' : missing argument for '{word}'.")
         bkw.handler(options, rest[: bkw.nargs])
         del rest[: bkw.nargs]
     return options
@@ -155,19 +155,39 @@ def kw_timeout(ctx: KwContext, args: list[str]) -> None:
         names = "', '".join(_TIMEOUTS)
         raise KwError(f"'timeout' supports '{names}' (got '{got}').")
     name = args[1]
-    if len(args) != 3:
-        raise KwError(f"'timeout {name}' expects an integer value (in milliseconds) or a time with unit.")
-    if ctx.section not in _TIMEOUTS[name]:
-        side = "backend" if SECTION_BACKEND in _TIMEOUTS[name] else "frontend"
-        ctx.warn(f"'timeout {name}' ignored because {ctx.section} '{proxy_of(ctx).name}' has no {side} capability.")
-        return
-    value = parse_time(args[2])
+    if len(args) < 3 or not args[2]:
+        raise KwError(f"'timeout {name}' expects an integer value (in milliseconds)")
+    if len(args) > 3:
+        raise KwError(f"'timeout {name}' cannot handle unexpected argument '{args[3]}'.")
+    proxy = proxy_of(ctx)
+    value = _timeout_value(name, args[2])
     if is_suspicious_time(args[2]):
         ctx.warn(
-            f"'timeout {name} {args[2]}' is suspiciously small for a value in milliseconds. "
-            f"Please use an explicit unit ('{args[2]}ms') if that was the intent."
+            f"'timeout {name} {value}' in {_kind(proxy)} '{proxy.name}' is suspiciously small for a value in "
+            f"milliseconds. Please use an explicit unit ('{value}ms') if that was the intent."
         )
-    setattr(proxy_of(ctx).timeouts, name.replace("-", "_"), value)
+    if ctx.section not in _TIMEOUTS[name]:
+        side = "backend" if SECTION_BACKEND in _TIMEOUTS[name] else "frontend"
+        ctx.warn(f"'timeout {name}' will be ignored because {_kind(proxy)} '{proxy.name}' has no {side} capability")
+        return
+    setattr(proxy.timeouts, name.replace("-", "_"), value)
+
+
+def _kind(proxy: Proxy) -> str:
+    """HAProxy's proxy_type_str(): a listen section is a 'proxy'."""
+    return "proxy" if proxy.section == SECTION_LISTEN else proxy.section
+
+
+def _timeout_value(name: str, text: str) -> int:
+    """parse_time() with the texts HAProxy's 'timeout' keyword uses."""
+    try:
+        return parse_time(text)
+    except TimeValueError as exc:
+        if exc.bad_char is None:
+            raise KwError(
+                f"timer overflow in argument '{text}' to 'timeout {name}' (maximum value is 2147483647 ms or ~24.8 days)"
+            ) from None
+        raise KwError(f"unexpected character '{exc.bad_char}' in 'timeout {name}'") from None
 
 
 for _alias in _TIMEOUT_ALIASES:

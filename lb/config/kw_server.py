@@ -9,9 +9,15 @@ from __future__ import annotations
 import copy
 
 from lb.config.kw_proxy import BACKEND_SIDE, proxy_of
-from lb.config.model import SECTION_BACKEND, SECTION_LISTEN, Server
+from lb.config.model import LOC_BARE, SECTION_BACKEND, SECTION_LISTEN, Diagnostic, Server
 from lb.config.registry import REGISTRY, KwContext, KwError, keyword, server_keyword, suggest
-from lb.config.types import parse_int, parse_server_address
+from lb.config.types import is_integer, parse_int, parse_server_address
+
+
+def _server_alert(ctx: KwContext, what: str, message: str) -> None:
+    """HAProxy reports server-line problems in its server parsing context:
+    `[file:line] : 'server be/s1' : <message>` (no "parsing")."""
+    ctx.config.diagnostics.append(Diagnostic("ALERT", f"'{what}' : {message}", ctx.loc, LOC_BARE))
 
 
 def _apply_server_keywords(ctx: KwContext, server: Server, words: list[str], default_server: bool) -> None:
@@ -24,16 +30,17 @@ def _apply_server_keywords(ctx: KwContext, server: Server, words: list[str], def
         if skw is None or (default_server and not skw.default_server):
             hint = suggest(word, sorted(REGISTRY.server_keywords))
             tail = f"; did you mean '{hint}' maybe ?" if hint else ""
-            ctx.alert(f"'{what}' : unknown keyword '{word}'{tail}")
+            _server_alert(ctx, what, f"unknown keyword '{word}'{tail}")
             continue
         if len(rest) < skw.nargs:
-            ctx.alert(f"'{what}' : '{word}' expects {skw.nargs} argument(s).")
+            _server_alert(ctx, what, f"'{word}' expects {skw.nargs} argument(s).")
             return
         args, rest = rest[: skw.nargs], rest[skw.nargs :]
         try:
             skw.handler(ctx, server, args)
         except (KwError, ValueError) as exc:
-            ctx.alert(f"'{what}' : '{word}' : {exc}")
+            text = str(exc)
+            _server_alert(ctx, what, text if text.startswith((f"'{word}'", word)) else f"'{word}' : {text}")
             continue
         if not skw.applied:
             ctx.warn(f"'{what}' : '{word}' is parsed but not applied by lb yet; it has no effect.")
@@ -66,7 +73,12 @@ def kw_default_server(ctx: KwContext, args: list[str]) -> None:
 
 @server_keyword("weight", 1, doc="relative share of the load, 0-256 (default 1)")
 def skw_weight(ctx: KwContext, server: Server, args: list[str]) -> None:
-    server.weight = parse_int(args[0], 0, 256, "weight")
+    try:
+        server.weight = parse_int(args[0], 0, 256, "weight")
+    except ValueError:
+        if not is_integer(args[0]):
+            raise
+        raise KwError(f"weight of server {server.name} is not within 0 and 256 ({int(args[0])}).") from None
 
 
 @server_keyword("backup", doc="only used when no active server is usable")

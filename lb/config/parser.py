@@ -4,19 +4,31 @@ The parser knows sections and dispatches directives to the handlers that
 feature modules registered (lb.config.registry); it never raises on a bad
 directive, so a single `lbctl check` reports every problem of a file, each
 with its `file:line`, the way `haproxy -c` does.
+
+`config.diagnostics` ends up as the stderr log of `haproxy -c`, in order:
+each file's parse problems followed by `Error(s) found in configuration
+file : <file>` when it had alerts, then the problems found by the
+post-parse steps, then `Fatal errors found in configuration.`.  Unlike
+HAProxy, the post-parse steps run even after parse errors, so that one run
+reports everything (a post-parse step must therefore accept a model where
+the lines that failed are simply missing).
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import re
 from typing import Mapping
 
 from lb.config import registry
+from lb.config.cfgcond import BLOCK_DIRECTIVES, Blocks, message_directive
 from lb.config.lexer import Line, LexError, lex
 from lb.config.model import (
     CAP_BACKEND,
     CAP_FRONTEND,
+    LOC_HIDDEN,
+    LOC_PARSING_TIGHT,
     PROXY_SECTIONS,
     SECTION_BACKEND,
     SECTION_CAPS,
@@ -35,6 +47,11 @@ UNSUPPORTED_SECTIONS = (
     "peers", "resolvers", "userlist", "cache", "program", "ring", "http-errors",
     "mailers", "crt-store", "traces", "log-forward", "fcgi-app", "dynamic-update",
 )  # fmt: skip
+# Keywords that accept the `no` / `default` modifiers (HAProxy's list).
+MODIFIABLE = ("option", "log", "busy-polling", "set-dumpable", "strict-limits", "insecure-fork-wanted",
+              "numa-cpu-mapping")  # fmt: skip
+MAX_FATAL_LINES = 50  # HAProxy stops reading a file after 50 lines in error
+_NAME_RE = re.compile(r"[^A-Za-z0-9_.:-]")  # HAProxy's invalid_char()
 
 
 class _State:
@@ -47,9 +64,10 @@ class _State:
         self.defaults = Proxy(name="", section=SECTION_DEFAULTS)
         self.named_defaults: dict[str, Proxy] = {}
         self.skipping = False
+        self.pseudo: dict[str, str] = {}  # ${.FILE} ${.LINE} ${.SECTION}
 
-    def diag(self, severity: str, message: str, loc: Location) -> None:
-        self.config.diagnostics.append(Diagnostic(severity, message, loc))
+    def diag(self, severity: str, message: str, loc: Location | None, form: str = "parsing") -> None:
+        self.config.diagnostics.append(Diagnostic(severity, message, loc, form))
 
 
 def parse_files(paths: list[str], env: Mapping[str, str] | None = None) -> Config:
@@ -63,28 +81,56 @@ def parse_files(paths: list[str], env: Mapping[str, str] | None = None) -> Confi
             with open(path, encoding="utf-8", errors="surrogateescape") as fh:
                 text = fh.read()
         except OSError as exc:
-            config.diagnostics.append(Diagnostic("ALERT", f"Could not open configuration file {path} : {exc.strerror}"))
+            state.diag("ALERT", f"Could not open configuration file {path} : {exc.strerror}", None, LOC_HIDDEN)
             continue
+        before = len(config.alerts)
         parse_text(state, text, path, env)
-    if not config.alerts:
-        for _order, _name, step in registry.REGISTRY.post_parse:
-            step(config)
+        if len(config.alerts) > before:
+            state.diag("ALERT", f"Error(s) found in configuration file : {path}", None, LOC_HIDDEN)
+    for _order, _name, step in registry.REGISTRY.post_parse:
+        step(config)
+    if config.alerts:
+        state.diag("ALERT", "Fatal errors found in configuration.", None, LOC_HIDDEN)
     return config
 
 
 def parse_text(state: _State, text: str, filename: str, env: Mapping[str, str] | None = None) -> None:
-    for item in lex(text, filename, os.environ if env is None else env):
+    """Parse one file's text into `state.config`; stops early only where HAProxy does."""
+    env = os.environ if env is None else env
+    blocks = Blocks(env)
+    fatal_lines = 0
+    for item in lex(text, filename, env, state.pseudo):
+        if fatal_lines >= MAX_FATAL_LINES:
+            state.diag("ALERT", f"too many fatal errors ({fatal_lines}), stopping now.", item.loc, LOC_PARSING_TIGHT)
+            return
+        before = len(state.config.alerts)
         if isinstance(item, LexError):
-            state.diag("ALERT", f"{item}", item.loc)  # type: ignore[attr-defined]
+            state.diag("ALERT", str(item), item.loc, LOC_PARSING_TIGHT)
+        elif item.words[0] in BLOCK_DIRECTIVES:
+            state.config.diagnostics.extend(blocks.handle(item.words, item.loc))
+        elif not blocks.active:
             continue
-        if item.words[0] in (SECTION_GLOBAL, *PROXY_SECTIONS, *UNSUPPORTED_SECTIONS):
-            _start_section(state, item)
-        elif state.skipping:
-            continue
-        elif state.section is None:
-            state.diag("ALERT", f"unknown keyword '{item.words[0]}' out of section.", item.loc)
+        elif item.words[0].startswith("."):
+            diagnostic = message_directive(item.words, item.loc)
+            state.config.diagnostics.append(diagnostic)
+            if item.words[0] == ".alert" and len(item.words) <= 2:
+                return  # `.alert` stops the parsing, as in HAProxy
         else:
-            _dispatch(state, item)
+            parse_line(state, item)
+        fatal_lines += len(state.config.alerts) > before
+    state.config.diagnostics.extend(blocks.finish())
+
+
+def parse_line(state: _State, line: Line) -> None:
+    """One directive: a section start, or a keyword of the current section."""
+    if line.words[0] in (SECTION_GLOBAL, *PROXY_SECTIONS, *UNSUPPORTED_SECTIONS):
+        _start_section(state, line)
+    elif state.skipping:
+        return
+    elif state.section is None:
+        state.diag("ALERT", f"unknown keyword '{line.words[0]}' out of section.", line.loc, LOC_PARSING_TIGHT)
+    else:
+        _dispatch(state, line)
 
 
 def _start_section(state: _State, line: Line) -> None:
@@ -92,6 +138,7 @@ def _start_section(state: _State, line: Line) -> None:
     state.skipping = False
     state.proxy = None
     state.section = kind
+    state.pseudo[".SECTION"] = args[0] if args else kind
     if kind in UNSUPPORTED_SECTIONS:
         state.diag("WARNING", f"'{kind}' sections are not supported by lb; this section is ignored.", loc)
         state.skipping = True
@@ -100,18 +147,9 @@ def _start_section(state: _State, line: Line) -> None:
         state.config.global_.loc = state.config.global_.loc or loc
         return
     name = args[0] if args else ""
-    if kind != SECTION_DEFAULTS and not name:
-        state.diag("ALERT", f"'{kind}' expects <name> as an argument.", loc)
-        state.skipping = True
+    if not _check_section_header(state, kind, args, loc):
         return
-    # A defaults section starts from scratch unless it names one with `from`.
-    base: Proxy | None = None if kind == SECTION_DEFAULTS else state.defaults
-    if len(args) >= 3 and args[1] == "from":
-        base = state.named_defaults.get(args[2])
-        if base is None:
-            state.diag("ALERT", f"{kind} '{name}': unable to find defaults section '{args[2]}'.", loc)
-            base = state.defaults
-    proxy = _new_proxy(base, name, kind, loc)
+    proxy = _new_proxy(_base_defaults(state, kind, args, loc), name, kind, loc)
     state.proxy = proxy
     if kind == SECTION_DEFAULTS:
         state.defaults = proxy
@@ -119,6 +157,36 @@ def _start_section(state: _State, line: Line) -> None:
             state.named_defaults[name] = proxy
         return
     _register_proxy(state, proxy)
+
+
+def _check_section_header(state: _State, kind: str, args: list[str], loc: Location) -> bool:
+    """HAProxy's checks of `frontend <name> [from <defaults>]`; False skips the section."""
+    if kind != SECTION_DEFAULTS and not args:
+        state.diag("ALERT", f"'{kind}' expects an <id> argument", loc)
+        state.skipping = True
+        return False
+    bad = _NAME_RE.search(args[0]) if args else None
+    if bad:
+        state.diag("ALERT", f"character '{bad.group(0)}' is not permitted in '{kind}' name '{args[0]}'.", loc)
+    if len(args) >= 2 and (len(args) < 3 or args[1] != "from"):
+        if SECTION_CAPS[kind] & CAP_FRONTEND and kind != SECTION_DEFAULTS:
+            state.diag("ALERT", "please use the 'bind' keyword for listening addresses.", loc)
+        else:
+            state.diag("ALERT", f"'{kind}' cannot handle unexpected argument '{args[1]}'.", loc)
+        state.skipping = True
+        return False
+    return True
+
+
+def _base_defaults(state: _State, kind: str, args: list[str], loc: Location) -> Proxy | None:
+    """The defaults a new section starts from (None: a defaults section starts empty)."""
+    base: Proxy | None = None if kind == SECTION_DEFAULTS else state.defaults
+    if len(args) >= 3 and args[1] == "from":
+        base = state.named_defaults.get(args[2])
+        if base is None:
+            state.diag("ALERT", f"{kind} '{args[0]}': unable to find defaults section '{args[2]}'.", loc)
+            base = state.defaults
+    return base
 
 
 def _new_proxy(base: Proxy | None, name: str, section: str, loc: Location) -> Proxy:
@@ -131,31 +199,42 @@ def _new_proxy(base: Proxy | None, name: str, section: str, loc: Location) -> Pr
     return proxy
 
 
+def cap_str(section: str) -> str:
+    """HAProxy's proxy_cap_str(): a listen section is a 'proxy'."""
+    return "proxy" if section == SECTION_LISTEN else section
+
+
 def _register_proxy(state: _State, proxy: Proxy) -> None:
     caps = SECTION_CAPS[proxy.section]
     tables = []
     if caps & CAP_FRONTEND:
-        tables.append((state.config.frontends, "frontend"))
+        tables.append(state.config.frontends)
     if caps & CAP_BACKEND:
-        tables.append((state.config.backends, "backend"))
-    for table, _side in tables:
+        tables.append(state.config.backends)
+    for table in tables:
         other = table.get(proxy.name)
         if other is not None:
             state.diag(
                 "ALERT",
-                f"{proxy.section} '{proxy.name}' has the same name as {other.section} '{other.name}' "
-                f"declared at {other.loc}.",
-                proxy.loc,  # type: ignore[arg-type]
+                f"Parsing [{proxy.loc}]: {cap_str(proxy.section)} '{proxy.name}' has the same name as "
+                f"{cap_str(other.section)} '{other.name}' declared at {other.loc}.",
+                proxy.loc,
+                LOC_HIDDEN,
             )
             return
-    for table, _side in tables:
+    for table in tables:
         table[proxy.name] = proxy
 
 
 def _dispatch(state: _State, line: Line) -> None:
     words, loc = line.words, line.loc
     negated = False
-    if words[0] in ("no", "default") and len(words) > 1 and words[1] == "option":
+    if words[0] in ("no", "default") and len(words) > 1:
+        if words[1] not in MODIFIABLE:
+            state.diag("ALERT", "negation/default currently supported only for options, log, busy-polling, "
+                       "set-dumpable, strict-limits, insecure-fork-wanted and numa-cpu-mapping.",
+                       loc, LOC_PARSING_TIGHT)  # fmt: skip
+            return
         negated, words = words[0] == "no", words[1:]
     section = state.section or ""
     kw, _width = registry.lookup(section, words)
@@ -171,8 +250,9 @@ def _dispatch(state: _State, line: Line) -> None:
     except registry.KwError as exc:
         ctx.alert(str(exc))
         return
-    except ValueError as exc:
-        ctx.alert(f"'{kw.name}' : {exc}")
+    except ValueError as exc:  # from a value parser: name the keyword unless the message does
+        text = str(exc)
+        ctx.alert(text if text.startswith(f"'{kw.name}'") else f"'{kw.name}' : {text}")
         return
     if not kw.applied:
         ctx.warn(f"'{kw.name}' is parsed but not applied by lb yet; it has no effect.")
@@ -203,9 +283,10 @@ def _not_allowed(state: _State, name: str, loc: Location) -> None:
     side = "frontend" if state.section == SECTION_BACKEND else "backend"
     state.diag(
         "WARNING",
-        f"'{name}' ignored because {state.section} '{proxy.name}' has no {side} capability.",
+        f"'{name}' ignored because {cap_str(proxy.section)} '{proxy.name}' has no {side} capability.",
         loc,
     )
 
 
-__all__ = ["parse_files", "UNSUPPORTED_SECTIONS", "SECTION_FRONTEND", "SECTION_LISTEN"]
+__all__ = ["parse_files", "parse_text", "parse_line", "cap_str", "UNSUPPORTED_SECTIONS", "SECTION_FRONTEND",
+           "SECTION_LISTEN"]  # fmt: skip

@@ -12,23 +12,42 @@ import math
 import re
 import socket
 
-TIME_MAX_MS = 2_147_483_647  # HAProxy: "maximum value is 2147483647 ms (~24.8 days)"
+TIME_MAX_MS = 2_147_483_647  # HAProxy: "maximum value is 2147483647 ms or ~24.8 days"
 
 _TIME_UNITS_MS = {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-_TIME_RE = re.compile(r"^(\d+)(us|ms|s|m|h|d)?$")
+_TIME_RE = re.compile(r"(\d+)(us|ms|s|m|h|d)?")
 _SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _SIZE_RE = re.compile(r"^(\d+)([kKmMgG]?)$")
 
 
+class TimeValueError(ValueError):
+    """A bad time value; `bad_char` is the first unexpected character ('' at the
+    end of the text), None when the value is well-formed but too large."""
+
+    def __init__(self, message: str, text: str, bad_char: str | None) -> None:
+        super().__init__(message)
+        self.text, self.bad_char = text, bad_char
+
+
 def parse_time(text: str, default_unit: str = "ms") -> int:
-    """`5s` -> 5000.  Units us ms s m h d; a bare number is in `default_unit`."""
+    """`5s` -> 5000 ms.  Units us ms s m h d; a bare number is in `default_unit`.
+
+    Microseconds round up to the next millisecond, as HAProxy does.
+    """
     match = _TIME_RE.match(text)
-    if not match:
-        raise ValueError(f"unexpected character in time value '{text}' (expects a number with unit us, ms, s, m, h or d)")
+    if not match or match.end() != len(text):
+        bad = text[match.end()] if match else text[:1]
+        raise TimeValueError(
+            f"unexpected character '{bad}' in time value '{text}' (expects a number with unit us, ms, s, m, h or d)",
+            text,
+            bad,
+        )
     value, unit = int(match.group(1)), match.group(2) or default_unit
     ms = math.ceil(value * _TIME_UNITS_MS[unit])
     if ms > TIME_MAX_MS:
-        raise ValueError(f"timer overflow in argument '{text}' (maximum value is 2147483647 ms (~24.8 days))")
+        raise TimeValueError(
+            f"timer overflow in argument '{text}' (maximum value is 2147483647 ms or ~24.8 days)", text, None
+        )
     return ms
 
 
@@ -45,14 +64,25 @@ def parse_size(text: str) -> int:
     return int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
 
 
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+
+
+def is_integer(text: str) -> bool:
+    """Decimal ASCII digits with an optional sign."""
+    return bool(_INT_RE.match(text))
+
+
 def parse_int(text: str, low: int, high: int, what: str = "value") -> int:
-    """An integer within [low, high], or ValueError naming the range."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise ValueError(f"{what} expects an integer between {low} and {high}, got '{text}'") from None
+    """A decimal integer within [low, high], or ValueError naming the range.
+
+    Only ASCII digits with an optional sign: Python's int() would also take
+    `1_000`, ` 5` or non-ASCII digits, which HAProxy does not.
+    """
+    if not is_integer(text):
+        raise ValueError(f"'{what}' expects an integer between {low} and {high}, got '{text}'.")
+    value = int(text, 10)
     if not low <= value <= high:
-        raise ValueError(f"{what} '{text}' is out of range [{low}..{high}]")
+        raise ValueError(f"'{what}' value {value} is out of range, expects an integer between {low} and {high}.")
     return value
 
 
