@@ -1,0 +1,266 @@
+"""The checker process body: every health check on one selectors loop (checker).
+
+`run_checker()` is called in the forked child `lb: checker gen G`.  It
+reads the starting state of every server from shm (so a restarted checker
+resumes where the dead one stopped), then runs each checked server's
+probe on its own interval, with first checks staggered across the
+interval as HAProxy does (`start_checks`: server k of n starts at
+k/n of the smallest interval >= 1s) and `spread-checks` jitter on every
+interval.  Results go through the rise/fall counter (lb.checker.health)
+into shm, which this process alone writes for srv_up, srv_status,
+srv_health, srv_code, srv_duration, srv_change and srv_checks.
+
+Every TICK_MS the loop beats the heartbeat of its slot, notices admin
+changes written by the master (a server in MAINT is not checked; leaving
+MAINT restarts it at `rise` with an immediate check, as HAProxy) and exits
+if the master is gone.  SIGTERM (or SIGINT, SIGUSR1) stops it promptly.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import selectors
+import signal
+import socket
+import time
+
+from lb.checker import health as hl
+from lb.checker.messages import Census, CheckFacts, backend_down, health_check, server_state
+from lb.checker.probe import Probe
+from lb.checker.report import report
+from lb.checker.status import status_of
+from lb.checker.target import CheckTarget, build_targets
+from lb.checker.timers import Timer, TimerHeap, now_ms
+from lb.config.model import Config, Proxy
+from lb.shm import layout
+from lb.shm.table import ShmTable
+
+TICK_MS = 250.0
+INTER_THRESHOLD = 1000  # HAProxy SRV_CHK_INTER_THRES: shorter intervals do not set the spread
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
+
+
+class ServerRun:
+    """Runtime state of one checked server."""
+
+    __slots__ = ("target", "probe", "timer", "admin_seen")
+
+    def __init__(self, target: CheckTarget, admin: int) -> None:
+        self.target = target
+        self.probe: Probe | None = None
+        self.timer: Timer | None = None
+        self.admin_seen = admin
+
+
+class Checker:
+    def __init__(self, config: Config, shm: ShmTable, slot: int, master_pid: int) -> None:
+        self.config, self.shm, self.slot, self.master_pid = config, shm, slot, master_pid
+        self.selector = selectors.DefaultSelector()
+        self.timers = TimerHeap()
+        self.runs = [ServerRun(target, shm.srv_admin[target.index]) for target in build_targets(config)]
+        self.members = _backend_members(config)
+        self.spread = config.global_.spread_checks
+        self.random = random.Random()
+        self.stopping = False
+        self._wake_r, self._wake_w = socket.socketpair()
+
+    # -- process plumbing --------------------------------------------------------
+    def install_signals(self) -> None:
+        for sock in (self._wake_r, self._wake_w):
+            sock.setblocking(False)
+        signal.set_wakeup_fd(self._wake_w.fileno(), warn_on_full_buffer=False)
+        self.selector.register(self._wake_r, selectors.EVENT_READ, self._drain_wakeup)
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, self._on_stop_signal)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # reload is the master's business
+
+    def _on_stop_signal(self, signum: int, frame: object) -> None:
+        self.stopping = True
+
+    def _drain_wakeup(self, mask: int) -> None:
+        try:
+            while self._wake_r.recv(256):
+                pass
+        except OSError:
+            pass
+
+    def run(self) -> None:
+        self.shm.set_slot(self.slot, os.getpid(), layout.SLOT_RUNNING)
+        self.schedule_first_checks()
+        next_tick = 0.0
+        while not self.stopping:
+            now = now_ms()
+            if now >= next_tick:
+                self.tick()
+                next_tick = now + TICK_MS
+            delay = self.timers.next_delay(now, next_tick - now)
+            for key, mask in self.selector.select(delay / 1000.0):
+                key.data(mask)
+            self.timers.run_due(now_ms())
+        self.close()
+
+    def tick(self) -> None:
+        self.shm.heartbeat(self.slot)
+        if os.getppid() != self.master_pid:
+            self.stopping = True  # orphaned: the master is gone, so is our generation
+            return
+        for run in self.runs:
+            self._follow_admin(run)
+
+    def close(self) -> None:
+        for run in self.runs:
+            if run.probe is not None:
+                run.probe.abort()
+            if run.timer is not None:
+                run.timer.cancel()
+        try:
+            signal.set_wakeup_fd(-1)
+        except ValueError:
+            pass
+        self.selector.close()
+        self._wake_r.close()
+        self._wake_w.close()
+        self.shm.set_slot(self.slot, os.getpid(), layout.SLOT_STOPPING)
+
+    # -- scheduling ---------------------------------------------------------------
+    def _interval(self, target: CheckTarget) -> int:
+        i = target.index
+        return hl.interval(self.shm.srv_health[i], bool(self.shm.srv_up[i]), target.rise, target.fall,
+                           target.inter, target.fastinter, target.downinter)
+
+    def _jitter(self, interval: int) -> float:
+        """`spread-checks` percent of random jitter, in [-rv, +rv] (HAProxy process_chk_conn)."""
+        if self.spread <= 0:
+            return 0.0
+        rv = interval * self.spread / 100.0
+        return rv - 2 * rv * self.random.random()
+
+    def schedule_first_checks(self) -> None:
+        """Stagger the first checks: server k of n starts at k/n of the interval."""
+        count = len(self.runs)
+        intervals = [self._interval(run.target) for run in self.runs]
+        long_ones = [value for value in intervals if value >= INTER_THRESHOLD]
+        shortest = min(long_ones) if long_ones else 0
+        start = now_ms()
+        for position, (run, interval) in enumerate(zip(self.runs, intervals)):
+            spread_over = max(shortest, interval) + self._jitter(interval)
+            self._schedule(run, start + spread_over * position / count)
+
+    def _schedule(self, run: ServerRun, when: float) -> None:
+        if run.timer is not None:
+            run.timer.cancel()
+        run.timer = self.timers.call_at(when, lambda: self._due(run))
+
+    def _schedule_next(self, run: ServerRun) -> None:
+        interval = self._interval(run.target)
+        self._schedule(run, now_ms() + interval + self._jitter(interval))
+
+    def _due(self, run: ServerRun) -> None:
+        run.timer = None
+        if self.shm.srv_admin[run.target.index] == layout.ADMIN_MAINT or self.stopping:
+            self._schedule_next(run)
+            return
+        run.probe = Probe(run.target, self.selector, self.timers, lambda probe: self._done(run, probe))
+        run.probe.start()
+
+    def _follow_admin(self, run: ServerRun) -> None:
+        """MAINT stops checks; leaving MAINT restarts at `rise` and checks at once (HAProxy)."""
+        admin = self.shm.srv_admin[run.target.index]
+        if admin == run.admin_seen:
+            return
+        entering, leaving = admin == layout.ADMIN_MAINT, run.admin_seen == layout.ADMIN_MAINT
+        run.admin_seen = admin
+        if entering and run.probe is not None:
+            run.probe.abort()
+            run.probe = None
+            self._schedule_next(run)
+        elif leaving:
+            i, target = run.target.index, run.target
+            self.shm.srv_health[i] = target.rise
+            if not self.shm.srv_up[i]:
+                self.shm.srv_up[i] = 1
+                self.shm.srv_change[i] = int(time.time() * 1000)
+            if run.probe is None:
+                self._schedule(run, now_ms())
+
+    # -- results ---------------------------------------------------------------------
+    def _done(self, run: ServerRun, probe: Probe) -> None:
+        run.probe = None
+        outcome = probe.outcome
+        assert outcome is not None
+        target, i = run.target, run.target.index
+        before = hl.Counter(self.shm.srv_health[i], bool(self.shm.srv_up[i]))
+        passed = status_of(outcome.status).passed
+        after = hl.after_check(before, target.rise, target.fall, passed)
+        previous_status = self.shm.srv_status[i]
+        census_before = self._census(target.backend)
+        self._store(i, outcome, before, after, passed)
+        facts = CheckFacts(outcome.status, outcome.code, outcome.info, outcome.duration)
+        if target.log_health_checks and (outcome.status != previous_status or after.health != before.health):
+            drain = self.shm.srv_weight[i] == 0
+            report(health_check(target.backend.name, target.server.name, target.server.backup, facts,
+                                after.health, target.rise, target.fall, drain), target.backend)
+        if after.up != before.up:
+            self._report_transition(target, after.up, facts, census_before)
+        self._schedule_next(run)
+
+    def _store(self, i: int, outcome, before: hl.Counter, after: hl.Counter, passed: bool) -> None:
+        shm = self.shm
+        shm.srv_status[i] = outcome.status
+        shm.srv_code[i] = min(max(outcome.code, 0), 65535)
+        shm.srv_duration[i] = min(outcome.duration, 2**32 - 1)
+        runs, failed = shm.srv_checks[i] & 0xFFFFFFFF, shm.srv_checks[i] >> 32
+        failed += 1 if (not passed and before.health > 0) else 0  # HAProxy's chkfail counts these
+        shm.srv_checks[i] = ((failed & 0xFFFFFFFF) << 32) | ((runs + 1) & 0xFFFFFFFF)
+        if after.health != before.health:
+            shm.srv_health[i] = after.health
+        if after.up != before.up:
+            shm.srv_change[i] = int(time.time() * 1000)
+            shm.srv_up[i] = 1 if after.up else 0
+
+    def _report_transition(self, target: CheckTarget, up: bool, facts: CheckFacts, before: Census) -> None:
+        census = self._census(target.backend)
+        census = Census(census.active, census.backup, self.shm.server_conns(target.index), 0,
+                        self.shm.server_queued(target.index))
+        shown = None if target.log_health_checks else facts
+        report(server_state(target.backend.name, target.server.name, target.server.backup, up, shown, census),
+               target.backend)
+        if not up and before.active + before.backup > 0 and census.active + census.backup == 0:
+            kind = "proxy" if target.backend.is_frontend else "backend"
+            report(backend_down(kind, target.backend.name), target.backend)
+
+    def _census(self, backend: Proxy) -> Census:
+        """Usable active/backup servers of a backend (up, READY, weight > 0), as HAProxy counts them."""
+        active = backup = 0
+        shm = self.shm
+        for index, is_backup in self.members.get(id(backend), ()):
+            if shm.srv_up[index] and shm.srv_admin[index] == layout.ADMIN_READY and shm.srv_weight[index] > 0:
+                if is_backup:
+                    backup += 1
+                else:
+                    active += 1
+        return Census(active, backup)
+
+
+def _backend_members(config: Config) -> dict[int, list[tuple[int, bool]]]:
+    members: dict[int, list[tuple[int, bool]]] = {}
+    for index, (backend, server) in enumerate(config.all_servers()):
+        members.setdefault(id(backend), []).append((index, server.backup))
+    return members
+
+
+def run_checker(config: Config, shm: ShmTable, slot: int, master_pid: int) -> None:
+    """Body of the checker process; returns when stopped (SIGTERM) or orphaned."""
+    try:
+        from lb.logs import events
+
+        events.configure(role="checker")
+    except Exception:  # noqa: BLE001  logging setup must not prevent health checks
+        pass
+    checker = Checker(config, shm, slot, master_pid)
+    checker.install_signals()
+    checker.run()
+
+
+__all__ = ["run_checker", "Checker"]
