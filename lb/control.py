@@ -22,6 +22,7 @@ from lb.errors import EXIT_CONFIG_ERROR, EXIT_GENERIC, EXIT_NOT_RUNNING, EXIT_OK
 from lb.generation import worker_count
 from lb.listeners import ListenerSet
 from lb.logs import events
+from lb.util import pid_alive
 
 
 def error(message: str) -> None:
@@ -98,7 +99,7 @@ def daemonize(paths: list[str], config: Config, listeners: ListenerSet, log_form
     if os.fork():
         os.close(write_end)
         with os.fdopen(read_end, "rb") as pipe:
-            answer = pipe.read().decode(errors="replace")
+            answer = pipe.readline().decode(errors="replace").strip()
         if answer == "ok":
             pid = pidfile.read(config.global_.pidfile or "")
             print(f"lb started (master pid {pid})")
@@ -115,9 +116,10 @@ def daemonize(paths: list[str], config: Config, listeners: ListenerSet, log_form
     os.close(devnull)
 
     def ready(problem: str | None) -> None:
-        os.write(write_end, (problem or "ok").encode())
+        os.write(write_end, (problem or "ok").replace("\n", " ").encode() + b"\n")
         os.close(write_end)
 
+    ready.fd = write_end  # type: ignore[attr-defined]  # children must not keep it open
     code = run_master(paths, config, listeners, log_format or "json", ready)
     os._exit(code)
 
@@ -139,9 +141,7 @@ def find_master(paths: list[str], pidfile_path: str | None) -> int:
 def wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not pid_alive(pid):
             return True
         time.sleep(0.05)
     return False

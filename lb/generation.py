@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import time
 import traceback
@@ -24,14 +25,20 @@ from lb.util import drop_privileges, reset_signals, set_proctitle
 STARTING, ACTIVE, STOPPING = "starting", "active", "stopping"
 
 
-def fork_child(body: Callable[[], None], close_fds: list[int]) -> int:
-    """Fork; the child runs `body` and exits with its status, never returning."""
+def fork_child(body: Callable[[], None], close_fds: list[int], close_socks: list[socket.socket] = ()) -> int:
+    """Fork; the child runs `body` and exits with its status, never returning.
+
+    The child first closes what is not its own: the master's descriptors and
+    the listening sockets of other slots (a listener held open by a child
+    would keep a removed bind accepting into a queue nobody serves)."""
     pid = os.fork()
     if pid:
         return pid
     code = 1
     try:
         reset_signals()
+        for sock in close_socks:
+            sock.close()
         for fd in close_fds:
             try:
                 os.close(fd)
@@ -94,14 +101,16 @@ class Generation:
     def spawn_worker(self, slot: int, listeners: ListenerSet, close_fds: list[int]) -> int:
         from workers.base import Listener, Worker
 
-        socks = [Listener(bind, fe, sock) for bind, fe, sock in listeners.for_slot(self.config, slot, self.nworkers)]
+        mine = listeners.for_slot(self.config, slot, self.nworkers)
+        socks = [Listener(bind, fe, sock) for bind, fe, sock in mine]
+        others = [sock for sock in listeners.all_sockets() if all(sock is not m[2] for m in mine)]
         worker = Worker(self.config, self.number, slot, self.nworkers, self.shm, socks, self.master_pid)
         self.shm.set_slot(slot, 0, layout.SLOT_BOOTING)
-        pid = fork_child(worker.init_process, close_fds)
+        pid = fork_child(worker.init_process, close_fds, others)
         self.workers[slot] = pid
         return pid
 
-    def spawn_checker(self, close_fds: list[int]) -> int:
+    def spawn_checker(self, close_fds: list[int], listeners: ListenerSet) -> int:
         from lb import checker
 
         run_checker = getattr(checker, "run_checker", None)
@@ -115,7 +124,7 @@ class Generation:
             self.shm.set_slot(self.checker_slot, os.getpid(), layout.SLOT_RUNNING)
             run_checker(self.config, self.shm, self.checker_slot, self.master_pid)
 
-        self.checker_pid = fork_child(body, close_fds)
+        self.checker_pid = fork_child(body, close_fds, listeners.all_sockets())
         return self.checker_pid
 
     def pids(self) -> list[int]:

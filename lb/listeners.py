@@ -81,8 +81,8 @@ class ListenerSet:
                 sock.close()
         return closed
 
-    def all_fds(self) -> list[int]:
-        return [sock.fileno() for socks in self.sockets.values() for sock in socks]
+    def all_sockets(self) -> list[socket.socket]:
+        return [sock for socks in self.sockets.values() for sock in socks]
 
     def close(self) -> None:
         for socks in self.sockets.values():

@@ -106,7 +106,9 @@ class Master:
 
     def child_fds(self) -> list[int]:
         """Descriptors a child must close right after fork."""
-        return [self.wake_r, self.wake_w]
+        fds = [self.wake_r, self.wake_w]
+        ready_fd = getattr(self.ready, "fd", None)
+        return fds + ([ready_fd] if ready_fd is not None and self.ready is not None else [])
 
     # -- signal handlers -------------------------------------------------------
 
@@ -166,7 +168,7 @@ class Master:
         self.generations.append(generation)
         for slot in range(generation.nworkers):
             generation.spawn_worker(slot, self.listeners, self.child_fds())
-        generation.spawn_checker(self.child_fds())
+        generation.spawn_checker(self.child_fds(), self.listeners)
         self.log.info("generation starting", generation=generation.number, workers=generation.nworkers)
 
     def active_generation(self) -> Generation | None:
@@ -223,7 +225,7 @@ class Master:
             generation.checker_pid = 0
             if generation.state != STOPPING:
                 self.log.warning("checker exited", generation=generation.number, reason=reason, action="restart")
-                generation.spawn_checker(self.child_fds())
+                generation.spawn_checker(self.child_fds(), self.listeners)
             return
         slot = generation.slot_of(pid)
         assert slot is not None

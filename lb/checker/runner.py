@@ -252,10 +252,10 @@ def _backend_members(config: Config) -> dict[int, list[tuple[int, bool]]]:
 
 def run_checker(config: Config, shm: ShmTable, slot: int, master_pid: int) -> None:
     """Body of the checker process; returns when stopped (SIGTERM) or orphaned."""
-    try:
-        from lb.logs import events
+    try:  # keep the master's structlog setup (inherited by fork), name this process in events
+        import structlog
 
-        events.configure(role="checker")
+        structlog.contextvars.bind_contextvars(role="checker", pid=os.getpid())
     except Exception:  # noqa: BLE001  logging setup must not prevent health checks
         pass
     checker = Checker(config, shm, slot, master_pid)

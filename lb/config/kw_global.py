@@ -92,7 +92,10 @@ def kw_stats(ctx: KwContext, args: list[str]) -> None:
     while rest:
         word = rest.pop(0)
         if word == "mode" and rest:
-            sock.mode = int(rest.pop(0), 8)
+            text = rest.pop(0)
+            if not text or len(text) > 4 or any(c not in "01234567" for c in text):
+                raise KwError(f"'stats socket' : 'mode' expects an octal file mode between 0 and 7777 (got '{text}').")
+            sock.mode = int(text, 8)
         elif word == "level" and rest:
             sock.level = rest.pop(0)
             if sock.level not in ("user", "operator", "admin"):

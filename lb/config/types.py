@@ -106,7 +106,7 @@ def split_host_port(text: str) -> tuple[str, str]:
     return host, port
 
 
-def address_family(host: str) -> int:
+def address_family(host: str) -> int:  # kept for other modules
     """AF_INET or AF_INET6 for a literal address; ValueError for anything else."""
     try:
         ip = ipaddress.ip_address(host)
@@ -115,32 +115,82 @@ def address_family(host: str) -> int:
     return socket.AF_INET6 if ip.version == 6 else socket.AF_INET
 
 
-def parse_bind_address(text: str) -> list[tuple[str, int, int]]:
-    """A `bind` address -> [(host, port, family), ...].
+# Address prefixes of HAProxy's str2sa_range(): the TCP ones lb binds, and
+# the others, which it rejects with a clear message.
+_FAMILY_PREFIXES = {"ipv4@": socket.AF_INET, "tcp4@": socket.AF_INET, "ipv6@": socket.AF_INET6,
+                    "tcp6@": socket.AF_INET6, "tcp@": None}  # fmt: skip
+_UNSUPPORTED_PREFIXES = ("unix@", "abns@", "abnsz@", "fd@", "sockpair@", "udp@", "udp4@", "udp6@", "quic4@",
+                         "quic6@", "uxst@", "uxdg@", "rhttp@", "mptcp@", "mptcp4@", "mptcp6@")  # fmt: skip
 
-    Accepts `ip:port`, `:port`, `*:port`, `[v6]:port`, `ipv4@ip:port`,
-    `ipv6@...` and port ranges `ip:8000-8003`.  An empty host means
-    0.0.0.0, as HAProxy does.
+
+def split_address(text: str) -> tuple[str, str]:
+    """HAProxy's rule for `bind` and `server` addresses: brackets aside, the
+    LAST colon separates the port, so `:::80` is port 80 on `::` (and `::1`
+    alone is port 1 on `::`, as in HAProxy)."""
+    if text.startswith("["):
+        return split_host_port(text)
+    host, colon, port = text.rpartition(":")
+    return (host, port) if colon else (text, "")
+
+
+def _strip_family(text: str) -> tuple[int | None, str]:
+    """(family forced by a prefix or None, text without the prefix)."""
+    lowered = text.lower()
+    for prefix in _UNSUPPORTED_PREFIXES:
+        if lowered.startswith(prefix):
+            raise ValueError(f"unsupported address family '{prefix}' in '{text}' (lb only uses TCP over IPv4 and IPv6)")
+    if text.startswith("/"):
+        raise ValueError(f"UNIX socket '{text}' is not supported by lb (only TCP over IPv4 and IPv6)")
+    for prefix, family in _FAMILY_PREFIXES.items():
+        if lowered.startswith(prefix):
+            return family, text[len(prefix) :]
+    return None, text
+
+
+def _resolve(host: str, family: int | None) -> tuple[str, int]:
+    """A literal address or a name resolved once, now (HAProxy resolves at start)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        found = int(socket.AF_INET6 if ip.version == 6 else socket.AF_INET)
+        if family is not None and family != found:
+            raise ValueError(f"address '{host}' does not match its ipv{4 if family == socket.AF_INET else 6}@ prefix")
+        return host, found
+    if ":" in host:  # not a valid IPv6 literal, and no name has a colon
+        raise ValueError(
+            f"invalid address '{host}' (the last ':' separates the port; write IPv6 addresses in brackets: '[addr]:port')"
+        )
+    try:
+        infos = socket.getaddrinfo(host, None, family or socket.AF_UNSPEC, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise ValueError(f"could not resolve address '{host}'") from None
+    found, _, _, _, sockaddr = infos[0]
+    return str(sockaddr[0]), int(found)
+
+
+def parse_bind_address(text: str) -> list[tuple[str, int, int]]:
+    """One address of a `bind` line -> [(host, port, family), ...].
+
+    Accepts `ip:port`, `:port`, `*:port`, `[v6]:port`, `:::port`, host names,
+    the `ipv4@` `ipv6@` `tcp@` `tcp4@` `tcp6@` prefixes and port ranges
+    `ip:8000-8003`.  An empty host or `*` means any IPv4 address (0.0.0.0),
+    or `::` with an IPv6 prefix, as HAProxy does.
     """
-    family_hint = None
-    for prefix, fam in (("ipv4@", socket.AF_INET), ("ipv6@", socket.AF_INET6)):
-        if text.startswith(prefix):
-            family_hint, text = fam, text[len(prefix) :]
-    host, port_text = split_host_port(text)
+    family, rest = _strip_family(text)
+    host, port_text = split_address(rest)
     if not port_text:
-        raise ValueError(f"missing port number in '{text}' (expects [addr]:port)")
-    if host == "*":
-        host = ""
-    family = address_family(host) if host else (family_hint or socket.AF_INET)
-    if family_hint and family_hint != family:
-        raise ValueError(f"address '{host}' does not match the {text!r} family prefix")
-    if not host and family == socket.AF_INET6:
-        host = "::"
+        raise ValueError(f"missing port specification in '{text}'")
+    if host in ("", "*"):
+        host, family = ("::", int(socket.AF_INET6)) if family == socket.AF_INET6 else ("", int(socket.AF_INET))
+    else:
+        host, family = _resolve(host, family)
     first, _, last = port_text.partition("-")
     low = parse_port(first)
     high = parse_port(last) if last else low
     if high < low:
-        raise ValueError(f"invalid port range '{port_text}'")
+        raise ValueError(f"invalid port range '{port_text}' in '{text}'")
     return [(host, port, family) for port in range(low, high + 1)]
 
 
@@ -148,20 +198,13 @@ def parse_server_address(text: str) -> tuple[str, int, int]:
     """A `server` address -> (host, port, family).  Port 0 means "the client's
     destination port", as HAProxy does for a server written without a port.
     Host names are resolved once, here (HAProxy resolves at start too)."""
-    host, port_text = split_host_port(text)
+    family, rest = _strip_family(text)
+    host, port_text = split_address(rest)
     if not host:
         raise ValueError(f"missing address in '{text}'")
     port = parse_port(port_text) if port_text else 0
-    try:
-        return host, port, int(address_family(host))
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise ValueError(f"could not resolve address '{host}'") from None
-    family, _, _, _, sockaddr = infos[0]
-    return str(sockaddr[0]), port, int(family)
+    host, found = _resolve(host, family)
+    return host, port, found
 
 
 def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:

@@ -6,6 +6,17 @@ format (lb.logs.logformat) turns it into a line.  Field meanings follow
 HAProxy's doc/configuration.txt §8.2-8.5; the alias each field feeds is
 noted.  Times: `*_date` are wall-clock `time.time()` values; the `t_*`
 timers are integer milliseconds with -1 meaning "this phase never happened".
+
+Every timer holds the value the alias prints (Tw is `t_queue`, not a date
+since accept).  One HAProxy quirk to reproduce in TCP: its request date is
+unset there, so its Tw is the queue time plus one (`1/0/0` for a direct
+connect, `-1` when the stream never queued, e.g. NOSRV).  Derived timers
+(%Tq %Td %Tu, %Ta when `t_active` is -1) are computed by lb.logs.aliases.
+
+Strings that come from the wire (request line, captured headers and
+cookies, request headers) are expected as raw bytes decoded with latin-1;
+the formatter encodes anything non-printable as `#XX`, as HAProxy does.
+`None`/`""`/`"-"` mean "absent" for the optional strings.
 """
 
 from __future__ import annotations
@@ -50,6 +61,9 @@ class LogRecord:
         "captured_response_cookie",          # %CS
         "unique_id",                         # %ID
         "is_error",                          # for option log-separate-errors
+        # added by lb.logs (appended, nothing renamed)
+        "request_counter",                   # %rt: requests (HTTP) or sessions (TCP) seen by this worker
+        "request_headers",                   # %[req.hdr(x)]: [(name, value), ...] as parsed, or None
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -98,3 +112,5 @@ class LogRecord:
         self.captured_response_cookie = "-"
         self.unique_id = "-"
         self.is_error = False
+        self.request_counter = 0
+        self.request_headers: list[tuple[str, str]] | None = None
