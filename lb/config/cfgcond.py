@@ -201,7 +201,6 @@ class Blocks:
 
     env: Mapping[str, str]
     stack: list[int] = field(default_factory=list)
-    last_loc: Location | None = None
 
     @property
     def active(self) -> bool:
@@ -209,7 +208,6 @@ class Blocks:
 
     def handle(self, words: list[str], loc: Location) -> list[Diagnostic]:
         """Apply a block directive; return its diagnostics (HAProxy's texts)."""
-        self.last_loc = loc
         kind, expression = words[0], " ".join(words[1:])
         if kind in (".else", ".endif") and len(words) > 1:
             return [_alert(f"Unexpected argument '{words[1]}' for '{kind}'.", loc)]
@@ -251,11 +249,9 @@ class Blocks:
             return [_alert(caret_message(what, shown, err.index + len(kind) + 1, -(len(kind) + 1)), loc)]
         return []
 
-    def finish(self) -> list[Diagnostic]:
-        """At the end of the file: an unterminated `.if` is an error."""
-        if self.stack and self.last_loc is not None:
-            return [_alert("non-terminated '.if' block.", self.last_loc)]
-        return []
+    def finish(self, last_line: Location) -> list[Diagnostic]:
+        """At the end of the file (`last_line`): an unterminated `.if` is an error."""
+        return [_alert("non-terminated '.if' block.", last_line)] if self.stack else []
 
 
 def message_directive(words: list[str], loc: Location) -> Diagnostic:

@@ -118,7 +118,8 @@ def parse_text(state: _State, text: str, filename: str, env: Mapping[str, str] |
         else:
             parse_line(state, item)
         fatal_lines += len(state.config.alerts) > before
-    state.config.diagnostics.extend(blocks.finish())
+    lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+    state.config.diagnostics.extend(blocks.finish(Location(filename, lines)))
 
 
 def parse_line(state: _State, line: Line) -> None:
