@@ -61,7 +61,7 @@ class Worker:
         self.actconn = 0
         self.stopping = False
         self.paused = False
-
+        self.scratch = memoryview(bytearray(65536))  # shared read buffer of every session
     # -- boot (child) ------------------------------------------------------
 
     def init_process(self) -> None:

@@ -82,27 +82,28 @@ class TcpSession(Stream):
             self.flush(client_side=True)
 
     def pump(self, client_side: bool) -> None:
-        """Read one chunk from a side and write as much as possible to the other."""
+        """Read one chunk from a side and write as much as possible to the other.
+
+        Reads land in the worker's shared scratch buffer (no allocation per
+        read); only the unsent tail of a partial write is copied out."""
         src, dst = (self.client, self.server_sock) if client_side else (self.server_sock, self.client)
+        scratch = self.worker.scratch
         try:
-            data = src.recv(CHUNK)
+            size = src.recv_into(scratch)
         except BlockingIOError:
             return
         except OSError:
             self.finish("CD" if client_side else "SD")
             return
         now = self.loop.now
-        if client_side:
-            self.last_client = now
-        else:
-            self.last_server = now
-        if not data:
+        if not size:
+            if client_side:
+                self.last_client = now
+            else:
+                self.last_server = now
             self.on_eof(client_side)
             return
-        if client_side:
-            self.bytes_in += len(data)
-        else:
-            self.bytes_out += len(data)
+        data = scratch[:size]
         try:
             sent = dst.send(data)
         except BlockingIOError:
@@ -110,13 +111,18 @@ class TcpSession(Stream):
         except OSError:
             self.finish("SD" if client_side else "CD")
             return
-        if sent < len(data):
-            pending = memoryview(data)[sent:]
-            if client_side:
-                self.to_server = pending
-            else:
-                self.to_client = pending
-            self.update_masks()
+        if client_side:
+            self.last_client = self.last_server = now
+            self.bytes_in += size
+            if sent < size:
+                self.to_server = memoryview(bytes(data[sent:]))
+                self.update_masks()
+        else:
+            self.last_client = self.last_server = now
+            self.bytes_out += size
+            if sent < size:
+                self.to_client = memoryview(bytes(data[sent:]))
+                self.update_masks()
 
     def flush(self, client_side: bool) -> None:
         """Write the pending bytes of one direction (client_side: client -> server)."""
