@@ -87,11 +87,27 @@ def parse_files(paths: list[str], env: Mapping[str, str] | None = None) -> Confi
         parse_text(state, text, path, env)
         if len(config.alerts) > before:
             state.diag("ALERT", f"Error(s) found in configuration file : {path}", None, LOC_HIDDEN)
-    for _order, _name, step in registry.REGISTRY.post_parse:
-        step(config)
+    for _order, name, step in registry.REGISTRY.post_parse:
+        _run_step(config, name, step)
     if config.alerts:
         state.diag("ALERT", "Fatal errors found in configuration.", None, LOC_HIDDEN)
     return config
+
+
+def _run_step(config: Config, name: str, step: registry.PostParse) -> None:
+    """Run a post-parse step.  After parse errors the model lacks what failed;
+    a step tripping over that must not hide the real errors behind a
+    traceback, so it becomes one more alert.  On a clean parse, a crash is a
+    bug in lb and propagates."""
+    had_alerts = bool(config.alerts)
+    try:
+        step(config)
+    except Exception as exc:  # noqa: BLE001  (see docstring)
+        if not had_alerts:
+            raise
+        config.diagnostics.append(Diagnostic(
+            "ALERT", f"post-parse check '{name}' could not run on this configuration ({exc!r}).", None, LOC_HIDDEN
+        ))  # fmt: skip
 
 
 def parse_text(state: _State, text: str, filename: str, env: Mapping[str, str] | None = None) -> None:
@@ -273,6 +289,8 @@ def _unknown_keyword(state: _State, words: list[str], loc: Location) -> None:
         hint = registry.suggest(words[0], registry.names_for_section(section))
     if hint:
         message += f"; did you mean '{hint}' maybe ?"
+    elif words[0] == "option":
+        message += "."  # HAProxy ends this one with a period when it has no hint
     state.diag("ALERT", message, loc)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import lb.config
 from lb.config.model import Config
 
@@ -121,3 +123,21 @@ def test_timeout_errors_use_haproxy_texts(tmp_path: Path) -> None:
         "'timeout' supports 'connect', 'client', 'server', 'tunnel', 'queue', 'check', 'http-request', "
         "'http-keep-alive', 'client-fin', 'server-fin' (got 'nope').",
     ]
+
+
+def test_a_post_parse_step_that_trips_over_a_broken_config_becomes_an_alert(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lb.config import registry
+
+    def fragile(config: Config) -> None:
+        config.backends["be"].servers[0]  # noqa: B018  (assumes what failed to parse)
+
+    steps = [*registry.REGISTRY.post_parse, (99, "tests.fragile", fragile)]
+    monkeypatch.setattr(registry.REGISTRY, "post_parse", steps)
+    broken = write(tmp_path, "broken.cfg", "backend be\n server s1 :80\n")
+    config = lb.config.load(broken)
+    assert "post-parse check 'tests.fragile' could not run on this configuration (IndexError(" in messages(config)[-2]
+    clean = write(tmp_path, "clean.cfg", "backend be\n")
+    with pytest.raises(IndexError):  # on a clean parse, a crashing step is a bug: it propagates
+        lb.config.load(clean)

@@ -59,6 +59,7 @@ CASES = [
     ("backend b\n    baalnce roundrobin\n", "unknown keyword 'baalnce' in 'backend' section; did you mean 'balance' maybe ?"),
     ("backend b\n    qwertyuiop\n", "unknown keyword 'qwertyuiop' in 'backend' section"),
     ("frontend f\n    option dontlognul\n", "unknown option 'dontlognul'; did you mean 'dontlognull' maybe ?"),
+    ("frontend f\n    option qwertyuiopasdf\n", "unknown option 'qwertyuiopasdf'."),
     ("backend b\n    server s 127.0.0.1:80 chekc\n",
      "'server b/s' : unknown keyword 'chekc'; did you mean 'check' maybe ?"),
     ("frontend f\n    bind :80 accpet-proxy\n",
