@@ -255,6 +255,9 @@ def run_checker(config: Config, shm: ShmTable, slot: int, master_pid: int) -> No
     try:  # keep the master's structlog setup (inherited by fork), name this process in events
         import structlog
 
+        from lb.logs.events import get_logger
+
+        get_logger()  # configures structlog if this process never did
         structlog.contextvars.bind_contextvars(role="checker", pid=os.getpid())
     except Exception:  # noqa: BLE001  logging setup must not prevent health checks
         pass
