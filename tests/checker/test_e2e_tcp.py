@@ -18,44 +18,8 @@ import socket
 
 import pytest
 
-from tests.checker.helpers import RedisServer
+from tests.checker.helpers import CHECKS, RedisServer, down_line, lb_config as config, up_line
 from tests.support import TagServer, free_port, tag_of, wait_until
-
-CHECKS = "check inter 100ms fastinter 100ms downinter 100ms rise 2 fall 2"
-
-
-def config(port: int, servers: str, extra: str = "", balance: str = "roundrobin") -> str:
-    return f"""
-global
-    nbproc 2
-defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
-frontend fe
-    bind 127.0.0.1:{port}
-    default_backend be
-backend be
-    balance {balance}
-{extra}
-{servers}
-"""
-
-
-def down_line(lb, server: str, count: int = 1) -> str:
-    """Wait for the `count`-th DOWN line of be/<server> on lb's stderr; return the first."""
-    pattern = re.compile(rf"^\[WARNING\]  \(\d+\) : (Backup )?Server be/{server} is DOWN")
-    lines = wait_until(lambda: (m := [l for l in lb.stderr_lines if pattern.search(l)]) and len(m) >= count and m,
-                       15.0, what=f"be/{server} DOWN")
-    return lines[0]
-
-
-def up_line(lb, server: str) -> str:
-    pattern = re.compile(rf"^\[WARNING\]  \(\d+\) : (Backup )?Server be/{server} is UP")
-    return wait_until(lambda: next((l for l in lb.stderr_lines if pattern.search(l)), None), 15.0,
-                      what=f"be/{server} UP")
-
 
 def restart(server: TagServer) -> TagServer:
     return TagServer(server.name, port=server.port)
