@@ -77,12 +77,6 @@ def kw_spread_checks(ctx: KwContext, args: list[str]) -> None:
     ctx.config.global_.spread_checks = parse_int(args[1], 0, 50, "spread-checks")
 
 
-@global_keyword("log-tag", doc="tag in the syslog header (default 'lb')")
-def kw_log_tag(ctx: KwContext, args: list[str]) -> None:
-    _expect(args, 1, "a tag")
-    ctx.config.global_.log_tag = args[1]
-
-
 @global_keyword("stats", applied=False, doc="stats socket <path> [mode M] [level L] [expose-fd listeners]")
 def kw_stats(ctx: KwContext, args: list[str]) -> None:
     if len(args) < 3 or args[1] != "socket":

@@ -108,3 +108,14 @@ def parse_log_date(text: str) -> float:
         offset = sign * (int(tail[2:4]) * 3600 + int(tail[4:6]) * 60)
         return calendar.timegm((*fields, 0, 0, 0)) - offset
     raise ValueError(f"not a log date: {text!r}")
+
+
+def isoformat(epoch: float) -> str:
+    """`2026-11-26T17:39:30.984+00:00`: local time with milliseconds (for JSON output)."""
+    second, millis = split_time(epoch)
+    tm = time.localtime(second)
+    offset = tm.tm_gmtoff // 60
+    sign = "+" if offset >= 0 else "-"
+    offset = abs(offset)
+    return (f"{tm.tm_year:04d}-{tm.tm_mon:02d}-{tm.tm_mday:02d}T{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}"
+            f".{millis:03d}{sign}{offset // 60:02d}:{offset % 60:02d}")

@@ -1,8 +1,18 @@
 """The load balancer's own events through structlog (master, worker, checker, cli).
 
-Traffic lines are not events: they go through lb.logs formats and targets.
-Events are start, stop, reload, worker exits, server state changes, config
-warnings: rendered for a console on a terminal and as JSON otherwise.
+Traffic lines are not events: they go through lb.logs.runtime.  Events are
+start, stop, reload, worker exits and respawns, checker restarts, server
+state changes, config warnings.  Each process calls `configure()` once
+(`lbctl start --log-format json|console`): events are rendered for a console
+on a terminal and as JSON lines otherwise, on stderr, with `role`, `pid` and
+`generation` bound.  Once the configuration is known, `attach_syslog(config,
+master_pid)` also sends every event to the global `log` targets, framed like
+traffic lines (`<PRI>Nov 26 17:39:44 lb[42]: reload outcome=success ...`).
+
+    events.configure("json", role="master", generation=1)
+    events.attach_syslog(config, master_pid=os.getpid())
+    events.reload(generation=2, outcome="success")
+    events.server_state("be", "s1", "DOWN", "Server be/s1 is DOWN, reason: ...")
 """
 
 from __future__ import annotations
@@ -10,37 +20,143 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any
+import time
+from typing import Any, TextIO
 
 import structlog
 
+from lb.logs import syslog
+
 _configured = False
+_syslog_targets: list[Any] = []  # lb.logs.runtime.Target, global `log` lines of this process
+
+# structlog method name -> syslog level
+_LEVELS = {"debug": syslog.LOG_DEBUG, "info": syslog.LOG_INFO, "notice": syslog.LOG_NOTICE,
+           "warning": syslog.LOG_WARNING, "warn": syslog.LOG_WARNING, "error": syslog.LOG_ERR,
+           "exception": syslog.LOG_ERR, "critical": syslog.LOG_CRIT}  # fmt: skip
+_NOT_IN_TEXT = ("event", "level", "timestamp", "role", "pid", "message")
 
 
-def configure(fmt: str | None = None, role: str = "cli") -> None:
-    """Set up structlog once per process; `fmt` is "json", "console" or None (auto)."""
+def _quote(value: Any) -> str:
+    text = str(value)
+    if not text or any(c in text for c in ' "=') or any(ord(c) < 32 for c in text):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return text
+
+
+def event_text(event_dict: dict[str, Any]) -> str:
+    """The syslog body of an event: its `message` if it has one (HAProxy's own
+    wording, e.g. for server state changes), else `event key=value ...`."""
+    message = event_dict.get("message")
+    if message:
+        return str(message)
+    fields = " ".join(f"{k}={_quote(v)}" for k, v in event_dict.items() if k not in _NOT_IN_TEXT)
+    text = str(event_dict.get("event", ""))
+    return f"{text} {fields}" if fields else text
+
+
+def _forward_to_syslog(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: also send the event to the global syslog targets."""
+    if _syslog_targets:
+        level = _LEVELS.get(method, syslog.LOG_INFO)
+        body = event_text(event_dict).encode("utf-8", "surrogateescape")
+        now = time.time()
+        for target in _syslog_targets:
+            target.send(level, body, now)
+    return event_dict
+
+
+def configure(fmt: str | None = None, role: str = "cli", generation: int | None = None,
+              stream: TextIO | None = None) -> None:
+    """Set up structlog for this process; `fmt` is "json", "console" or None (console on a terminal)."""
     global _configured
+    stream = stream or sys.stderr
+    tty = hasattr(stream, "isatty") and stream.isatty()
     if fmt is None:
-        fmt = "console" if sys.stderr.isatty() else "json"
-    renderer: Any = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()) if fmt == "console" \
-        else structlog.processors.JSONRenderer()  # fmt: skip
+        fmt = "console" if tty else "json"
+    if fmt not in ("json", "console"):
+        raise ValueError(f"unknown log format '{fmt}' (expects 'json' or 'console')")
+    renderer: Any = structlog.dev.ConsoleRenderer(colors=tty) if fmt == "console" else structlog.processors.JSONRenderer()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=False),
+            _forward_to_syslog,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(role=role, pid=os.getpid())
+    bound: dict[str, Any] = {"role": role, "pid": os.getpid()}
+    if generation is not None:
+        bound["generation"] = generation
+    structlog.contextvars.bind_contextvars(**bound)
     _configured = True
+
+
+def bind(**fields: Any) -> None:
+    """Add fields to every later event of this process (e.g. generation=3 after a reload)."""
+    structlog.contextvars.bind_contextvars(**fields)
+
+
+def attach_syslog(config: Any, master_pid: int) -> None:
+    """Send events to the global `log` targets of `config` too (call again after a reload)."""
+    from lb.logs.runtime import build_global_targets
+
+    _syslog_targets[:] = build_global_targets(config, master_pid)
+
+
+def detach_syslog() -> None:
+    _syslog_targets.clear()
 
 
 def get_logger(**bound: Any) -> Any:
     if not _configured:
         configure()
     return structlog.get_logger().bind(**bound)
+
+
+# -- helpers for the master's events -----------------------------------------------------------
+
+
+def event(name: str, level: str = "info", **fields: Any) -> None:
+    """Log event `name` at `level` ("info", "warning", "error" ...)."""
+    getattr(get_logger(), level)(name, **fields)
+
+
+def started(generation: int, workers: int, **fields: Any) -> None:
+    event("start", generation=generation, workers=workers, **fields)
+
+
+def stopping(mode: str, **fields: Any) -> None:
+    """mode: "graceful" or "immediate"."""
+    event("stop", mode=mode, **fields)
+
+
+def reload(generation: int, outcome: str, **fields: Any) -> None:
+    """outcome: "success", or "aborted" with the reason and the generation kept."""
+    event("reload", "info" if outcome == "success" else "error", generation=generation, outcome=outcome, **fields)
+
+
+def worker_exit(slot: int, pid: int, reason: str, respawn: bool, **fields: Any) -> None:
+    level = "info" if reason in ("exited normally", "stopped") else "warning"
+    event("worker exit", level, slot=slot, worker_pid=pid, reason=reason, respawn=respawn, **fields)
+
+
+def checker_restart(reason: str, **fields: Any) -> None:
+    event("checker restart", "warning", reason=reason, **fields)
+
+
+def server_state(backend: str, server: str, state: str, text: str, **fields: Any) -> None:
+    """A server changed state; `text` is HAProxy's sentence (also the syslog body)."""
+    level = "warning" if state.upper() in ("DOWN", "MAINT") else "info"
+    event("server state", level, backend=backend, server=server, state=state, message=text, **fields)
+
+
+def config_diagnostic(severity: str, message: str, where: str = "") -> None:
+    """A configuration ALERT/WARNING/NOTICE met while loading (start or reload)."""
+    level = {"ALERT": "error", "WARNING": "warning"}.get(severity, "info")
+    event("config", level, severity=severity, message=message, where=where)

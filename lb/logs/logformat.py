@@ -64,7 +64,7 @@ class CompiledFormat:
     nodes: list[Node]
     render: Callable[[Any, RenderContext], str]
     source: str
-    http_only: list[str]  # HTTP-only aliases or fetches used (a warning in a tcp proxy)
+    http_only: list[tuple[str, str]]  # ("format alias" | "sample fetch", name): HTTP-only items used
     notes: list[str]  # other tolerated problems, one warning each
 
 
@@ -159,7 +159,10 @@ def _parse_percent(fmt: str, i: int, nodes: list[Node], text: list[str], default
     if char == "[":
         expr, close = _scan_sample(fmt, i + 1)
         node = Node("sample", sample=expr, opts=opts)
-        node.notes = samples.check(expr, fmt[i + 1 :])
+        try:
+            node.notes = samples.check(expr, fmt[i + 1 :])
+        except samples.SampleError as exc:
+            raise FormatError(str(exc)) from None
         nodes.append(node)
         return close + 1, default_opts
     if char.isalpha() or (args is not None and char.isalnum()):
@@ -252,7 +255,7 @@ def compile_format(text: str, mode: str) -> CompiledFormat:
     """Parse and compile `text` for a proxy in `mode` ("tcp" | "http"); FormatError if invalid."""
     nodes = parse_format(text)
     builder = _Builder()
-    http_only: list[str] = []
+    http_only: list[tuple[str, str]] = []
     notes: list[str] = []
     for index, node in enumerate(nodes):
         if node.kind == "sep":
@@ -262,12 +265,12 @@ def compile_format(text: str, mode: str) -> CompiledFormat:
         elif node.kind == "alias":
             assert node.alias is not None
             if node.alias.http_only:
-                http_only.append(node.alias.name)
+                http_only.append(("format alias", node.alias.name))
             builder.part(index, aliases.render_part(node.alias, node.opts, mode))
         else:
             assert node.sample is not None
             if samples.http_only(node.sample):
-                http_only.append(node.sample.fetch)
+                http_only.append(("sample fetch", node.sample.fetch))
             notes.extend(node.notes)
             builder.part(index, samples.sample_part(node.sample, node.opts))
     source = builder.source()

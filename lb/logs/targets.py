@@ -1,0 +1,198 @@
+"""Where log messages go, without ever blocking the caller (worker, checker, master).
+
+Three sinks, one send per message:
+
+- UDP syslog: a connected, non-blocking datagram socket.  A full socket
+  buffer (EAGAIN, ENOBUFS) drops the message and counts it; ICMP errors from
+  a server that is not listening (ECONNREFUSED on the next send) are counted
+  as errors and ignored, as HAProxy ignores them.
+- Unix datagram (`/dev/log`, `unix@path`): the same, connected lazily and
+  reconnected (at most once a second) when the syslog daemon restarts.
+- File descriptors (`stdout`, `stderr`, `fd@N`): one write per message, so a
+  line is never split by another process's line as long as it fits in
+  PIPE_BUF (4096 bytes on Linux; the default `len` is 1024).  Setting
+  O_NONBLOCK on fd 1 itself would change the open file description shared
+  with the master, the other workers and perhaps the user's terminal, so a
+  pipe or terminal is reopened through /proc/self/fd/N: a private
+  description made non-blocking, where a full pipe drops the message.  A
+  socket is written with MSG_DONTWAIT.  A regular file is written as is
+  (writes to files do not wait on a reader).  A message longer than PIPE_BUF
+  that a pipe takes only in part is completed within 100 ms or cut; its
+  newline is always written so the next line starts clean.
+
+Sinks are opened in the process that sends (after fork), never inherited.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import stat
+import time
+
+_DROP_ERRNOS = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS)
+COMPLETE_WITHIN = 0.1  # seconds allowed to finish a message a pipe took in part
+
+
+class Sink:
+    """Counters shared by every sink; `send` never raises and never blocks."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self.sent = 0
+        self.dropped = 0  # buffer full: HAProxy's DroppedLogs
+        self.errors = 0  # anything else (no listener, bad path ...)
+
+    def send(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def _count_error(self, exc: OSError) -> None:
+        if exc.errno in _DROP_ERRNOS:
+            self.dropped += 1
+        else:
+            self.errors += 1
+
+
+class UdpSink(Sink):
+    def __init__(self, host: str, port: int, family: int) -> None:
+        super().__init__(f"udp@{host}:{port}")
+        self.address = (host, port)
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)  # we never read it
+        try:
+            self.sock.connect(self.address)
+            self.connected = True
+        except OSError:  # no route yet: send unconnected, the route may come back
+            self.connected = False
+
+    def send(self, data: bytes) -> None:
+        try:
+            if self.connected:
+                self.sock.send(data)
+            else:
+                self.sock.sendto(data, self.address)
+            self.sent += 1
+        except OSError as exc:
+            self._count_error(exc)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class UnixSink(Sink):
+    RETRY_EVERY = 1.0
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"unix@{path}")
+        self.path = path
+        self.sock: socket.socket | None = None
+        self.next_attempt = 0.0
+
+    def _connect(self) -> socket.socket | None:
+        now = time.monotonic()
+        if now < self.next_attempt:
+            return None
+        self.next_attempt = now + self.RETRY_EVERY
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        try:
+            sock.connect(self.path)
+        except OSError:
+            sock.close()
+            return None
+        self.sock = sock
+        return sock
+
+    def send(self, data: bytes) -> None:
+        sock = self.sock or self._connect()
+        if sock is None:
+            self.errors += 1
+            return
+        try:
+            sock.send(data)
+            self.sent += 1
+        except OSError as exc:
+            self._count_error(exc)
+            if exc.errno not in _DROP_ERRNOS:  # the daemon went away: reconnect later
+                sock.close()
+                self.sock = None
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+
+
+class FdSink(Sink):
+    def __init__(self, fd: int) -> None:
+        super().__init__(f"fd@{fd}")
+        self.fd = fd
+        self.own_fd = -1
+        self.sock: socket.socket | None = None
+        self._open(fd)
+
+    def _open(self, fd: int) -> None:
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError:
+            return
+        if stat.S_ISSOCK(mode):
+            self.sock = socket.socket(fileno=os.dup(fd))
+        elif stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+            try:  # a private description of the same pipe or terminal, made non-blocking
+                self.own_fd = os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                self.own_fd = -1
+
+    def send(self, data: bytes) -> None:
+        try:
+            if self.sock is not None:
+                self.sock.send(data, socket.MSG_DONTWAIT)
+            elif self.own_fd >= 0:
+                written = os.write(self.own_fd, data)
+                if written < len(data):
+                    self._complete(memoryview(data)[written:])
+            else:
+                os.write(self.fd, data)
+            self.sent += 1
+        except OSError as exc:
+            self._count_error(exc)
+
+    def _complete(self, rest: memoryview) -> None:
+        """Finish a message longer than PIPE_BUF, or cut it and end the line."""
+        deadline = time.monotonic() + COMPLETE_WITHIN
+        poller = select.poll()
+        poller.register(self.own_fd, select.POLLOUT)
+        while rest and time.monotonic() < deadline:
+            if poller.poll(max(1, int((deadline - time.monotonic()) * 1000))):
+                try:
+                    rest = rest[os.write(self.own_fd, rest):]
+                except BlockingIOError:
+                    continue
+        if rest:
+            self.dropped += 1
+            try:
+                os.write(self.own_fd, b"\n")
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        if self.own_fd >= 0:
+            os.close(self.own_fd)
+        if self.sock is not None:
+            self.sock.close()
+
+
+def open_sink(kind: str, host: str = "", port: int = 0, family: int = socket.AF_INET, path: str = "",
+              fd: int = -1) -> Sink:
+    """A sink for one destination (UDP host:port, unix path or fd)."""
+    if kind == "udp":
+        return UdpSink(host, port, family)
+    if kind == "unix":
+        return UnixSink(path)
+    return FdSink(fd)
