@@ -76,6 +76,9 @@ class Worker:
             self.runtime = Runtime(self.config, self.shm, self.slot)
             self.maxconn = self.config.global_.maxconn or default_maxconn()
             self.attach_loggers()
+            from workers.http_server import IdlePool
+
+            self.idle_pool = IdlePool(self.loop)
             for listener in self.listeners:
                 listener.frontend = self.runtime.frontends[listener.frontend_name]
                 listener.frontend.listeners.append(listener)

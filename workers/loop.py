@@ -13,6 +13,7 @@ import heapq
 import itertools
 import selectors
 import time
+import traceback
 from typing import Any, Callable
 
 
@@ -75,7 +76,10 @@ class EventLoop:
             _, _, timer = heapq.heappop(timers)
             if not timer.cancelled:
                 timer.cancelled = True
-                timer.callback(*timer.args)
+                try:
+                    timer.callback(*timer.args)
+                except Exception:
+                    self.callback_failed(timer.callback, None)
 
     # -- running -----------------------------------------------------------
 
@@ -88,9 +92,26 @@ class EventLoop:
             events = select(self._next_timeout(idle_cap))
             self.now = monotonic()
             for key, mask in events:
-                key.data(mask)
+                try:
+                    key.data(mask)
+                except Exception:
+                    self.callback_failed(key.data, key.fileobj)
             if self._timers:
                 self._run_timers()
+
+    def callback_failed(self, callback: Callable[[int], None], fileobj: Any) -> None:
+        """A bug in one stream's callback must not take the worker (and every
+        other stream) down: report it and end that stream only."""
+        traceback.print_exc()
+        owner = getattr(callback, "__self__", None)
+        abort = getattr(owner, "internal_error", None)
+        if abort is not None:
+            try:
+                abort()
+                return
+            except Exception:
+                traceback.print_exc()
+        self.unregister(fileobj)
 
     def stop(self) -> None:
         self.running = False

@@ -111,6 +111,10 @@ class Stream:
         self.frontend.conn_closed()
         self.worker.stream_closed(self)
 
+    def internal_error(self) -> None:
+        """Called by the loop after a callback of this stream raised (a bug): end it, logged `I`."""
+        self.finish("ID")
+
     def release(self) -> None:
         raise NotImplementedError
 
