@@ -5,7 +5,8 @@ Every message built by lb.checker.messages goes through `report()`:
 - stderr as HAProxy writes it: `[WARNING]  (pid) : Server be/s1 is DOWN, ...`;
 - a structlog event (lb.logs.events) with the message fields;
 - the backend's `log` targets at the message's syslog level, through the
-  sink lb.logs installs with `set_log_sink()` (see LOG SINK below).
+  sink installed with `set_log_sink()`: run_checker plugs in lb.logs'
+  per-backend loggers (`build_backend_loggers(...)[name].send_event`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from typing import Callable, TextIO
 from lb.checker.messages import Message
 from lb.config.model import Proxy
 
-# LOG SINK: the call site for per-proxy syslog targets.  lb.logs (or the
-# process that runs the checker) installs a function taking
-# (proxy, syslog_level, text); until then events reach stderr and structlog only.
+# The per-proxy syslog call site: a function taking (proxy, syslog_level, text);
+# without one, events reach stderr and structlog only.
 LogSink = Callable[[Proxy, str, str], None]
 _log_sink: LogSink | None = None
 
@@ -56,6 +56,6 @@ def _emit_event(message: Message) -> None:
 
         logger = get_logger()
         method = logger.error if message.stderr_level == "ALERT" else logger.warning
-        method(message.event, text=message.text, **message.fields)
+        method(message.event, message=message.text, **message.fields)
     except Exception:  # noqa: BLE001  structlog misconfigured: stderr already has the line
         pass

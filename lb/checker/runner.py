@@ -28,7 +28,7 @@ import time
 from lb.checker import health as hl
 from lb.checker.messages import Census, CheckFacts, backend_down, health_check, server_state
 from lb.checker.probe import Probe
-from lb.checker.report import report
+from lb.checker.report import report, set_log_sink
 from lb.checker.status import status_of
 from lb.checker.target import CheckTarget, build_targets
 from lb.checker.timers import Timer, TimerHeap, now_ms
@@ -261,9 +261,33 @@ def run_checker(config: Config, shm: ShmTable, slot: int, master_pid: int) -> No
         structlog.contextvars.bind_contextvars(role="checker", pid=os.getpid())
     except Exception:  # noqa: BLE001  logging setup must not prevent health checks
         pass
+    _install_log_sink(config, master_pid)
     checker = Checker(config, shm, slot, master_pid)
     checker.install_signals()
     checker.run()
+
+
+def _install_log_sink(config: Config, master_pid: int) -> None:
+    """Server messages go to their backend's `log` targets, as HAProxy's send_log(s->proxy, ...).
+
+    They then must not also reach the global targets through structlog's
+    syslog forwarding (a backend with `log global` would get them twice).
+    """
+    try:
+        from lb.logs import events
+        from lb.logs.runtime import build_backend_loggers
+
+        loggers = build_backend_loggers(config, master_pid)
+        events.detach_syslog()
+    except Exception:  # noqa: BLE001  without syslog targets, stderr and structlog still get every event
+        return
+
+    def send(proxy: Proxy, level: str, text: str) -> None:
+        logger = loggers.get(proxy.name)
+        if logger is not None:
+            logger.send_event(level, text)
+
+    set_log_sink(send)
 
 
 __all__ = ["run_checker", "Checker"]
