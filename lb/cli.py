@@ -69,3 +69,38 @@ def reload(files: tuple[str, ...], pidfile: str | None, timeout: float) -> None:
     from lb import control
 
     sys.exit(control.reload(list(files), pidfile, timeout))
+
+
+@main.command()
+@click.option("-f", "--follow", is_flag=True, help="Keep reading the file as it grows (across rotation).")
+@click.option("--file", "path", type=click.Path(dir_okay=False), default=None,
+              help="Log file to read (default: stdin).")
+@click.option("--listen", metavar="ADDR:PORT", default=None,
+              help="Receive UDP syslog datagrams on this address instead of reading a file.")
+@click.option("--frontend", default=None, help="Keep the lines of this frontend.")
+@click.option("--backend", default=None, help="Keep the lines of this backend.")
+@click.option("--server", default=None, help="Keep the lines of this server (NOSRV: no server reached).")
+@click.option("--status", default=None, metavar="CODES", help="Keep these statuses: 404, 5xx, 4xx,503 ...")
+@click.option("--slower-than", default=None, metavar="TIME",
+              help="Keep lines slower than this (Ta for HTTP, Tt for TCP): 500ms, 2s ...")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines (or the summary as JSON).")
+@click.option("--summary", is_flag=True, help="Print requests, status classes and latency percentiles per backend.")
+@click.option("--log-format", "formats", multiple=True, metavar="FORMAT",
+              help="A custom log-format the lines may use (besides tcplog, httplog and clf).")
+@click.option("--max-lines", default=0, show_default=True, help="Stop after this many matching lines (0: no limit).")
+def logs(follow: bool, path: str | None, listen: str | None, frontend: str | None, backend: str | None,
+         server: str | None, status: str | None, slower_than: str | None, as_json: bool, summary: bool,
+         formats: tuple[str, ...], max_lines: int) -> None:
+    """Read tcplog/httplog lines (file, stdin or syslog datagrams), filter, print or summarize them."""
+    from lb.logs import tail
+
+    if path and listen:
+        raise click.UsageError("--file and --listen are exclusive.")
+    options = tail.Options(file=path, listen=listen, follow=follow, frontend=frontend, backend=backend,
+                           server=server, status=status, slower_than=slower_than, json=as_json,
+                           summary=summary, formats=formats, max_lines=max_lines)
+    try:
+        tail.Filter.from_options(options)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    sys.exit(tail.run(options))

@@ -596,7 +596,8 @@ def run(out: Path) -> None:
             result["hostname_syslog"] = drive_hostname(proc, udp, ports)
         finally:
             stop(proc)
-        result["checks"] = {name: check_config(tmp, name, cfg) for name, cfg in CHECKS.items()}
+        result["checks"] = {name: {"config": cfg, "stderr": check_config(tmp, name, cfg)}
+                            for name, cfg in CHECKS.items()}
     version = subprocess.run(["haproxy", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
     result.update(haproxy=version, recorded=time.strftime("%Y-%m-%d"), config=text, ports=ports,
                   formats={"ft_http_all": ALL_HTTP, "ft_tcp_all": ALL_TCP, "ft_flags": FLAGS,

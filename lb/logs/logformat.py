@@ -131,17 +131,17 @@ def parse_format(fmt: str) -> list[Node]:
             nodes.append(Node("sep"))
             i += 1
             continue
-        if char != "%":
+        if char != "%" or fmt[i + 1 : i + 2] == "%":  # '%%' is a literal '%'
             text.append(char)
-            i += 1
+            i += 1 if char != "%" else 2
             continue
         flush()
-        i, default_opts = _parse_percent(fmt, i + 1, nodes, text, default_opts)
+        i, default_opts = _parse_percent(fmt, i + 1, nodes, default_opts)
     flush()
     return nodes
 
 
-def _parse_percent(fmt: str, i: int, nodes: list[Node], text: list[str], default_opts: int) -> tuple[int, int]:
+def _parse_percent(fmt: str, i: int, nodes: list[Node], default_opts: int) -> tuple[int, int]:
     """Parse what follows a '%' at fmt[i]; return the next index and the default flags."""
     n = len(fmt)
     if i >= n:
@@ -177,9 +177,6 @@ def _parse_percent(fmt: str, i: int, nodes: list[Node], text: list[str], default
             return end, opts
         nodes.append(Node("alias", alias=ALIASES[name], opts=opts))
         return end, default_opts
-    if char == "%":
-        text.append("%")
-        return i + 1, default_opts
     if char.isdigit() or char in " \t":
         raise FormatError(f"unexpected variable name near '{char}' at position {i} line : '{fmt}'. "
                           "Maybe you want to write a single '%', use the syntax '%%'")

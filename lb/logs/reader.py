@@ -247,7 +247,9 @@ def _time_fields(record: LogRecord, fields: dict[str, tuple[Node, str]]) -> None
 def fields_to_record(pairs: list[tuple[Node, str]]) -> LogRecord:
     """A LogRecord holding what the fields say (derived timers are not stored)."""
     record = LogRecord()
-    fields = {field_name(node): (node, text) for node, text in reversed(pairs)}
+    fields: dict[str, tuple[Node, str]] = {}
+    for node, text in pairs:
+        fields.setdefault(field_name(node), (node, text))
     done: set[str] = set()  # the first field wins (%hr is more exact than %hrl)
     for node, text in pairs:
         if node.alias is None or node.alias.kind not in _SETTERS:
@@ -270,7 +272,9 @@ def parse_line(text: str, formats: tuple[str, ...] = ()) -> ParsedLine | None:
     for style, fmt in (*((f, f) for f in formats), *STYLES.items()):
         pairs = parse_body(body, fmt)
         if pairs is not None:
-            fields = {field_name(node): text for node, text in reversed(pairs)}
+            fields: dict[str, str] = {}
+            for node, text in pairs:
+                fields.setdefault(field_name(node), text)
             return ParsedLine(style, body, header, fields, fields_to_record(pairs))
     match = CONNECT_FROM.fullmatch(body)
     if match:

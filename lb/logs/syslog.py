@@ -60,8 +60,9 @@ def legacy_timestamp(now: float) -> str:
 
 def iso_timestamp(now: float) -> str:
     """`2026-11-26T17:39:44.527051+00:00`: local time, microseconds, numeric offset."""
-    tm = time.localtime(now)
-    micros = int((now - int(now)) * 1_000_000)
+    whole = round(now * 1_000_000)
+    tm = time.localtime(whole // 1_000_000)
+    micros = whole % 1_000_000
     offset = tm.tm_gmtoff
     sign = "+" if offset >= 0 else "-"
     offset = abs(offset) // 60
