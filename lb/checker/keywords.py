@@ -21,7 +21,7 @@ from lb.checker.program import (
 )
 from lb.checker.rules import parse_connect, parse_expect, parse_http_send, parse_httpchk_option, parse_send
 from lb.config.kw_proxy import BACKEND_SIDE, proxy_of
-from lb.config.model import Config, Diagnostic, Proxy, Server
+from lb.config.model import LOC_HIDDEN, Config, Diagnostic, Proxy, Server
 from lb.config.registry import KwContext, KwError, keyword, post_parse, server_keyword
 from lb.config.types import is_suspicious_time, parse_int, parse_port, parse_time, split_host_port
 
@@ -221,7 +221,7 @@ def compile_checks(config: Config) -> None:
         if settings.kind != KIND_HTTP and _explicit_http_rules(settings):
             config.diagnostics.append(Diagnostic(
                 "WARNING", f"{kind} '{backend.name}' uses http-check rules without 'option httpchk', "
-                           "so the rules are ignored.", backend.loc))
+                           "so the rules are ignored.", backend.loc, LOC_HIDDEN))
         settings.program = compile_program(settings)
         for server in backend.servers:
             if server.check:
@@ -233,17 +233,19 @@ def _explicit_http_rules(settings: CheckSettings) -> bool:
 
 
 def _validate_server(config: Config, backend: Proxy, kind: str, server: Server, settings: CheckSettings) -> None:
-    """A checked server needs a port to check: its own, `port`, `addr ip:port`, or every connect's."""
+    """A checked server needs a port to check: its own, `port`, `addr ip:port`, or every connect's.
+
+    Printed without a location, as HAProxy does (the server line is in `loc` for the file)."""
     if server.port or server.check_port or _addr_has_port(server.check_addr):
         return
     head = f"{kind} '{backend.name}': server '{server.name}' has neither service port nor check port"
     connects = [rule for rule in settings.program if isinstance(rule, ConnectRule)]
     first = connects[0] if connects else None
     if first is None or first.implicit or not (first.port or first.addr_port):
-        config.diagnostics.append(Diagnostic("ALERT", f"{head}.", server.loc))
+        config.diagnostics.append(Diagnostic("ALERT", f"{head}.", server.loc, LOC_HIDDEN))
     elif any(not (rule.port or rule.addr_port) for rule in connects):
         config.diagnostics.append(Diagnostic(
-            "ALERT", f"{head}, and a tcp_check rule 'connect' with no port information.", server.loc))
+            "ALERT", f"{head}, and a tcp_check rule 'connect' with no port information.", server.loc, LOC_HIDDEN))
 
 
 def _addr_has_port(addr: str | None) -> bool:
