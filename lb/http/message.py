@@ -31,11 +31,11 @@ from lb.http.status import reason as default_reason
 Header = tuple[str, str]
 
 
-def split_values(value: str) -> list[str]:
-    """Comma-separated values, blanks around each removed, commas inside
-    double quotes kept (HAProxy's http_find_hdr_value_end)."""
+def split_raw(value: str) -> list[str]:
+    """Comma-separated parts with their blanks; commas inside double quotes
+    do not split (HAProxy's http_find_hdr_value_end)."""
     if '"' not in value:
-        return [part.strip(" \t") for part in value.split(",")]
+        return value.split(",")
     parts, start, quoted, escaped = [], 0, False, False
     for i, char in enumerate(value):
         if escaped:
@@ -45,10 +45,15 @@ def split_values(value: str) -> list[str]:
         elif char == '"':
             quoted = True
         elif char == ",":
-            parts.append(value[start:i].strip(" \t"))
+            parts.append(value[start:i])
             start = i + 1
-    parts.append(value[start:].strip(" \t"))
+    parts.append(value[start:])
     return parts
+
+
+def split_values(value: str) -> list[str]:
+    """Comma-separated values, blanks around each removed."""
+    return [part.strip(" \t") for part in split_raw(value)]
 
 
 def pick_occurrence(items: list[str], occ: int) -> str | None:
@@ -205,6 +210,11 @@ class Request(HeaderList):
         mark = old_path.find("?")
         query = old_path[mark:] if mark >= 0 else ""
         self.set_uri(prefix + path + query)
+
+    def set_pathq(self, pathq: str) -> None:
+        """Replace the path and the query (HAProxy's set-pathq)."""
+        prefix, _old = split_target(self.uri)
+        self.set_uri(prefix + pathq)
 
     def set_query(self, query: str) -> None:
         """Replace what follows the first `?` (added when missing)."""
