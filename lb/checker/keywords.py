@@ -162,7 +162,7 @@ def kw_tcp_check(ctx: KwContext, args: list[str]) -> None:
     try:
         rule = _parse_rule(action, args[2:], http=False, rules=rules)
     except ValueError as exc:
-        raise KwError(f"'tcp-check {action}' : {exc}.".replace("..", ".")) from None
+        raise KwError(_sentence(f"'tcp-check {action}' : {exc}")) from None
     if rule is None:
         raise KwError(f"'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect'. "
                       f"but got '{action}'")
@@ -188,7 +188,12 @@ def kw_http_check(ctx: KwContext, args: list[str]) -> None:
         rule.index, rule.loc = next_index(rules), ctx.loc
         add_http_rule(rules, rule)
     except ValueError as exc:
-        raise KwError(f"'http-check {action}' : {exc}.".replace("..", ".")) from None
+        raise KwError(_sentence(f"'http-check {action}' : {exc}")) from None
+
+
+def _sentence(text: str) -> str:
+    """HAProxy wraps rule errors as `'<kw> <action>' : <msg>.`; lb avoids its doubled periods."""
+    return text if text.endswith(".") else text + "."
 
 
 def _parse_rule(action: str, words: list[str], http: bool, rules: list) -> Rule | None:
