@@ -30,7 +30,7 @@ _PATTERNS = {
     "epoch": r"[0-9A-F]+", "millis": r"[0-9A-F]+", "counter": r"[0-9A-F]+", "status": r"-?\d+",
     "date_ms": r"\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3}", "date_gmt": r"\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}",
     "date_local": r"\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}", "ts": r"[A-Za-z-]{2}", "tsc": r"[A-Za-z-]{4}",
-    "rc": r"\+?\d+", "hdrs": r"\{[^}]*\}", "hdrlist": r"\S+(?: \S+)*", "request": r"<BADREQ>|\S+(?: \S+){1,2}",
+    "rc": r"\+?\d+", "hdrs": r"\{[^}]*\}", "hdrlist": r"\S+(?: \S+)*?", "request": r"<BADREQ>|\S+(?: \S+){1,2}",
     "reqpart": r"\S*", "name": r"\S+", "backend": r"\S+", "server": r"\S+", "ft": r"\S+", "hostname": r"\S+",
     "text": r"\S+", "none": r"\S+", "sample": r"\S+",
 }  # fmt: skip
@@ -112,14 +112,17 @@ def _node_pattern(node: Node, index: int) -> str:
     pattern = _PATTERNS[kind]
     if node.opts & OPT_QUOTE and kind not in _NOT_QUOTABLE:
         # a line cut by the syslog length may lose the closing quote of its last field
-        pattern = {"hdrlist": r'"[^"]*"(?: "[^"]*")*', "request": r'"[^"]*(?:"|$)'}.get(kind, _QUOTED)
+        pattern = {"hdrlist": r'"[^"]*"(?: "[^"]*")*?', "request": r'"[^"]*(?:"|$)'}.get(kind, _QUOTED)
     elif node.opts & OPT_HEXA and kind in ("ip", "port"):
         pattern = r"[0-9A-F]+|-"
     return f"(?P<g{index}>{pattern})"
 
 
+_TEXT_KINDS = ("ip", "name", "backend", "server", "ft", "hostname", "text", "none")  # lf_text: '-' needs M
+
+
 def _maybe_empty(node: Node) -> bool:
-    if node.alias is None:
+    if node.alias is None or node.alias.kind in _TEXT_KINDS:
         return not node.opts & OPT_MANDATORY
     return node.alias.kind in _MAYBE_EMPTY or node.alias.field == "query"
 
@@ -255,6 +258,10 @@ def fields_to_record(pairs: list[tuple[Node, str]]) -> LogRecord:
         if node.alias is None or node.alias.kind not in _SETTERS:
             continue
         kind, attr = node.alias.kind, node.alias.field
+        if kind == "tsc":  # %ts may have set the state already; the cookie flags are %tsc's alone
+            record.cookie_flags = text[2:]
+        elif kind == "ft":  # likewise %f and the SSL mark of %ft
+            record.frontend_ssl = _unquote(text).endswith("~")
         if attr in done and not kind.startswith("date"):
             continue
         done.add(attr)
