@@ -53,9 +53,9 @@ def parse_cookie_args(words: list[str], warn: Callable[[str], None]) -> CookieCo
             domain = rest.pop(0) if rest else ""
             if not domain:
                 raise ValueError("'domain' expects <domain> as argument.")
-            if not domain.startswith(".") and "." not in domain[1:]:
-                warn(f"domain '{domain}' contains no embedded dot nor does not start with a dot. RFC forbids it, "
-                     "this configuration may not work properly.")  # fmt: skip
+            if "." not in domain:
+                warn(f"domain '{domain}' contains no embedded dot, this configuration may not work properly "
+                     "(see RFC6265#5.2.3).")  # fmt: skip
             cfg.domains.append(domain)
         elif word in ("maxidle", "maxlife"):
             setattr(cfg, word, _seconds(word, rest.pop(0) if rest else None))

@@ -119,6 +119,26 @@ def _build_exact(cs: list[Any], ci: list[Any]) -> Matcher:
     return lambda v: v in exact or v.lower() in folded
 
 
+KNOWN_METHODS = frozenset(("OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "CONNECT"))
+
+
+def _build_method(cs: list[Any], ci: list[Any]) -> Matcher:
+    """HAProxy's pat_match_meth: a well-known method pattern (case-sensitive
+    name) matches that method only; other patterns only match methods that
+    are not well known, by string (`-i` ignoring case).  So `method -i post`
+    does not match POST, while `method POST` does."""
+    known = frozenset(p for p in cs + ci if p in KNOWN_METHODS)
+    others = frozenset(p for p in cs if p not in KNOWN_METHODS)
+    folded = frozenset(p.lower() for p in ci if p not in KNOWN_METHODS)
+
+    def match(v: str) -> bool:
+        if v in KNOWN_METHODS:
+            return v in known
+        return v in others or (bool(folded) and v.lower() in folded)
+
+    return match
+
+
 def _build_affix(starts: bool) -> Callable[[list[Any], list[Any]], Matcher]:
     def build(cs: list[Any], ci: list[Any]) -> Matcher:
         exact, folded = tuple(cs), tuple(p.lower() for p in ci)
@@ -192,7 +212,7 @@ def _build_ip(cs: list[Any], ci: list[Any]) -> Matcher:
 
 
 _BUILDERS: dict[str, Callable[[list[Any], list[Any]], Matcher]] = {
-    "str": _build_exact, "meth": _build_exact, "bin": _build_exact,
+    "str": _build_exact, "meth": _build_method, "bin": _build_exact,
     "beg": _build_affix(True), "end": _build_affix(False), "sub": _build_sub, "reg": _build_reg,
     "dir": _build_word(_DIR_DELIMS), "dom": _build_word(_DOM_DELIMS),
     "int": _build_ranges, "len": _build_len, "ip": _build_ip,

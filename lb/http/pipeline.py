@@ -102,9 +102,7 @@ def response_phase(txn: Any, now: int | None = None) -> Verdict | None:
         if program:
             outcome = run_rules(program, txn)
             if isinstance(outcome, Verdict):
-                return outcome
-            if outcome is not None:
-                break  # allow: HAProxy stops every remaining response rule list
+                return outcome  # (allow only ends its own list: the frontend's rules still run, as 2.6 does)
     if be_settings.cookie is not None and txn.cookie is not None:
         when = int(time.time()) if now is None else now
         response_cookie(be_settings.cookie, txn.cookie, txn.response, txn.server, txn.request.method, when)

@@ -66,7 +66,7 @@ def parse_reply_args(words: list[str], default_status: int, direction: int,
                 raise ReplyError("'hdr' expects <name> and <value> as arguments")
             name, value = rest.pop(0), rest.pop(0)
             if name.lower() in _IGNORED_HEADERS:
-                warn(f"header '{name}' always ignored by the http reply")
+                warn(f"header '{name}' always ignored by the http reply.")
                 continue
             spec.headers.append((name, Format(value, direction)))
         else:
@@ -94,7 +94,7 @@ def build_outcome(spec: ReplySpec, kind: str, term: str, warn: Callable[[str], N
         if kind == "return" and payload is None:
             if spec.content_type:
                 warn(f"content-type '{spec.content_type}' ignored by the http reply because neither errorfile "
-                     "nor payload defined")  # fmt: skip
+                     "nor payload defined.")  # fmt: skip
             return _fixed_or_dynamic(spec, b"", None, kind, term)
         if spec.status not in _HANDLED_2_6:
             raise ReplyError(f"status code '{spec.status}' not handled by default with 'default-errorfiles' "

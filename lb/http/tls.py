@@ -52,15 +52,15 @@ def check_certificate(path: str) -> None:
     try:
         os.stat(path)
     except OSError as exc:
-        raise KwError(f"'crt' : unable to stat SSL certificate from file '{path}' : {exc.strerror}.") from None
+        raise KwError(f"unable to stat SSL certificate from file '{path}' : {exc.strerror}.") from None
     for pem in certificate_files(path):
         keyfile = _key_file(pem)
         if keyfile is not None and not os.path.exists(keyfile):
-            raise KwError(f"'crt' : No Private Key found in '{keyfile}'.")
+            raise KwError(f"No Private Key found in '{keyfile}'.")
         try:
             ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(pem, keyfile)
         except (ssl.SSLError, OSError) as exc:
-            raise KwError(f"'crt' : unable to load SSL certificate from file '{pem}' : {exc}.") from None
+            raise KwError(f"unable to load SSL certificate from file '{pem}' : {exc}.") from None
 
 
 @bind_keyword("ssl", doc="terminate TLS on this listener")
