@@ -1,8 +1,10 @@
-"""mode http with every server marked down by its checks: clients get HAProxy's built-in 503."""
+"""mode http with every server marked down by its checks: clients get HAProxy's 503, or the errorfile."""
 
 from __future__ import annotations
 
 import socket
+
+import pytest
 
 from tests.checker.helpers import CHECKS, HttpServer, down_line
 from tests.support import free_port, wait_until
@@ -39,18 +41,24 @@ def get(port: int) -> bytes:
         return data
 
 
-def test_all_servers_down_gives_503(lb_factory):
+@pytest.mark.parametrize("errorfile", [False, True])
+def test_all_servers_down_gives_503(lb_factory, tmp_path, errorfile):
     web = HttpServer({"/health": (200, b"ok"), "/": (200, b"hello")})
     port = free_port()
+    page = tmp_path / "503.http"
+    page.write_bytes(b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\nback soon\n")
     try:
-        lb = lb_factory(http_config(port, web.port))
+        lb = lb_factory(http_config(port, web.port, f"    errorfile 503 {page}" if errorfile else ""))
         assert get(port).endswith(b"hello")
         web.routes["/health"] = (500, b"")
         down_line(lb, "web")
         wait_until(lambda: any("has no server available" in l for l in lb.stderr_lines), 10.0)
         served = [r for r in web.requests if r[1] == "/"]
         answer = get(port)
-        assert answer.startswith(BUILTIN_503[0]) and answer.endswith(BUILTIN_503[1])
+        if errorfile:
+            assert answer.startswith(b"HTTP/1.0 503 Service Unavailable\r\n") and answer.endswith(b"back soon\n")
+        else:
+            assert answer.startswith(BUILTIN_503[0]) and answer.endswith(BUILTIN_503[1])
         assert [r for r in web.requests if r[1] == "/"] == served  # the request never reached the server
     finally:
         web.close()
