@@ -79,6 +79,9 @@ class Worker:
             from workers.http_server import IdlePool
 
             self.idle_pool = IdlePool(self.loop)
+            from workers.http_rules import build_plans
+
+            build_plans(self.runtime)
             for listener in self.listeners:
                 listener.frontend = self.runtime.frontends[listener.frontend_name]
                 listener.frontend.listeners.append(listener)

@@ -7,7 +7,8 @@ processed; pipelined ones wait (responses go out in order) and the client
 is not read while one is waiting, so buffered data stays bounded.  Bodies
 are streamed both ways with backpressure: a side is not read while the
 other has more than HIGH_WATER bytes waiting.  The server side and the
-response path live in workers/http_response.py (ResponseSide).
+response path are in workers/http_response.py, timeouts and the Upgrade
+tunnel in workers/http_flow.py.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ from typing import Any
 
 import httptools
 
-from lb.http.message import Request
 from lb.http.txn import Stream as StreamFacts
-from lb.http.txn import Txn
 from workers import http_rules
 from workers.http_flow import FlowControl
 from workers.http_response import ResponseSide
@@ -36,40 +35,53 @@ MAX_HEAD = 16384  # HAProxy's tune.bufsize: a request head must fit in it
 MAX_URI = 8192
 
 
+class HeadTooLarge(Exception):
+    """Raised from a parser callback: the head exceeds what lb buffers (414 or 431)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"request head too large ({status})")
+        self.status = status
+
+
 class HttpSession(ResponseSide, FlowControl, Stream):
     def __init__(self, worker: Any, frontend: FrontendRuntime, sock: socket.socket,
                  peer: tuple[str, int], accept_proxy: bool = False) -> None:  # fmt: skip
         super().__init__(worker, frontend, sock, peer, accept_proxy)
         # Per-connection state
         self.parser = httptools.HttpRequestParser(self)
+        self.plan = frontend.plan
         self.facts: StreamFacts | None = None
         self.txns: collections.deque[HttpTxn] = collections.deque()
         self.parsing: HttpTxn | None = None
-        self.conn: Any = None  # ServerConn bound to this session
-        self.out: collections.deque[bytes] = collections.deque()
+        self.conn: Any = None  # ServerConn serving this session
+        self.out: collections.deque[bytes | memoryview] = collections.deque()
         self.out_size = 0
+        self.corked = False
         self.client_mask = 0
         self.client_eof = False
-        self.closing = False  # close once the current response is out (soft stop, client asked)
+        self.closing = False  # close after the current response (soft stop, client asked)
         self.close_when_flushed = False
-        self.parse_error: str | None = None
+        self.parse_error = False
         self.tunnel = False
+        self.requests = 0
         self.idle_since = self.accept_time
         self.head_size = 0
+        self.current_txn: HttpTxn | None = None
+        self.quiet = False
         self.timer: Any = None
         self.deadline_kind = ""
         self.deadline = 0.0
+        self.deadline_timeout = 0.0
 
     # -- connection start ----------------------------------------------------
 
     def on_ready(self) -> None:
         self.facts = StreamFacts(self.client_ip, self.client_port, self.frontend_ip, self.frontend_port, self.ssl)
         self.update_client_mask()
-        request_timeout = self.frontend.timeouts.http_request or self.frontend.timeouts.client
-        self.set_deadline("request", self.accept_time, request_timeout)
+        self.set_deadline("request", self.accept_time, self.plan.request_timeout)
 
     def on_client_event(self, mask: int) -> None:
-        if mask & WRITE and not self.closed:
+        if mask & WRITE:
             self.flush_client()
         if mask & READ and not self.closed:
             self.read_client()
@@ -86,29 +98,32 @@ class HttpSession(ResponseSide, FlowControl, Stream):
             self.on_client_eof()
             return
         data = bytes(self.worker.scratch[:size])
+        self.last_client_io = self.loop.now
         if self.tunnel:
             self.tunnel_to_server(data)
             return
-        self.feed(data)
-
-    def feed(self, data: bytes) -> None:
+        self.corked = True
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
-            txn = self.txns[-1] if self.txns else None
-            if txn is not None:
-                txn.early_tunnel_data = data[upgrade.args[0]:]
+            if self.txns:
+                self.txns[-1].early_tunnel_data = data[upgrade.args[0] :]
         except httptools.HttpParserError as exc:
-            too_large = exc.__context__ if isinstance(exc.__context__, HeadTooLarge) else None
-            self.on_parse_error(str(exc) or "invalid request", too_large.status if too_large else 400)
-        self.update_client_mask()
+            cause = exc.__context__
+            self.on_parse_error(cause.status if isinstance(cause, HeadTooLarge) else 400)
+        finally:
+            self.uncork()
+        if not self.closed:
+            self.update_client_mask()
 
     def update_client_mask(self) -> None:
         """Read while at most one request is pending and its body is not piling up."""
-        reading = not self.client_eof and not self.close_when_flushed and self.parse_error is None and (
+        if self.closed:
+            return
+        reading = not (self.client_eof or self.close_when_flushed or self.parse_error) and (
             self.tunnel or (len(self.txns) <= 1 and self.body_backlog() < HIGH_WATER))  # fmt: skip
-        mask = (READ if reading else 0) | (WRITE if self.out else 0)
-        if mask != self.client_mask and not self.closed:
+        mask = (READ if reading else 0) | (WRITE if self.out and not self.corked else 0)
+        if mask != self.client_mask:
             self.client_mask = self.set_mask(self.client, self.client_mask, mask, self.on_client_event)
 
     def body_backlog(self) -> int:
@@ -119,18 +134,17 @@ class HttpSession(ResponseSide, FlowControl, Stream):
 
     def on_message_begin(self) -> None:
         now = self.loop.now
-        idle = int((now - self.idle_since) * 1000) if self.facts and self.facts.requests else 0
+        idle = int((now - self.idle_since) * 1000) if self.requests else 0
         txn = HttpTxn(now, self.accept_date + (now - self.accept_time), idle)
         self.parsing = txn
         self.head_size = 0
         self.txns.append(txn)
-        if len(self.txns) == 1 and self.deadline_kind == "keepalive":
-            self.set_deadline("request", now, self.frontend.timeouts.http_request or self.frontend.timeouts.client)
+        if self.deadline_kind == "keepalive":
+            self.set_deadline("request", now, self.plan.request_timeout)
 
     def on_url(self, url: bytes) -> None:
         txn = self.parsing
-        txn.url += url
-        self.head_size += len(url)
+        txn.url = txn.url + url if txn.url else url
         if len(txn.url) > MAX_URI:
             raise HeadTooLarge(414)
 
@@ -147,15 +161,15 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         txn = self.parsing
         parser = self.parser
         txn.headers_at = self.loop.now
+        txn.method = parser.get_method()
         txn.version = parser.get_http_version()
         txn.keep_alive = parser.should_keep_alive()
         txn.upgrade = parser.should_upgrade()
-        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in txn.raw_headers]
-        txn.request = Request(parser.get_method().decode("latin-1"), txn.url.decode("latin-1"), txn.version, headers)
-        txn.chunked = any(n.lower() == "transfer-encoding" for n, _ in headers)
-        txn.has_body = txn.chunked or any(n.lower() == "content-length" and v.strip() != "0" for n, v in headers)
-        txn.rules = Txn(self.facts, txn.request, self.frontend.conf)
-        self.facts.requests += 1
+        for name, _value in txn.raw_headers:
+            if len(name) == 17 and name.lower() == b"transfer-encoding":
+                txn.chunked = True
+        self.requests += 1
+        self.facts.requests = self.requests
         self.frontend.count(C_REQUESTS)
         if txn is self.txns[0]:
             self.start_txn(txn)
@@ -171,15 +185,14 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         if txn.chunked:
             self.push_body(txn, LAST_CHUNK)
         txn.complete = True
-        if txn.resp_done and txn is self.txns[0]:
+        if txn.resp_done and self.txns and txn is self.txns[0]:
             self.end_txn(txn)
 
     # -- request processing ----------------------------------------------------
 
     def start_txn(self, txn: HttpTxn) -> None:
         """Rules, routing and a server for the txn at the head of the queue."""
-        self.request = txn.request
-        self.set_deadline("", 0, None)
+        self.deadline_kind = ""  # until the request goes out, only the client can stall us
         reply = http_rules.request_phase(self, txn)
         if reply is not None:
             self.reply_local(txn, reply)
@@ -189,29 +202,32 @@ class HttpSession(ResponseSide, FlowControl, Stream):
     def push_body(self, txn: HttpTxn, wire: bytes) -> None:
         if txn.local_reply:
             return  # answered by lb: the body is read and dropped
-        conn = self.conn
-        if txn is self.txns[0] and conn is not None and txn.sent_at >= 0 and not txn.body:
-            conn.send(wire)
-        else:
-            txn.body.append(wire)
-            txn.body_size += len(wire)
+        if txn.sent_at >= 0 and not txn.body and txn is self.txns[0] and self.conn is not None:
+            self.conn.send(wire)
+            return
+        if txn.body is None:
+            txn.body = []
+        txn.body.append(wire)
+        txn.body_size += len(wire)
 
     def send_pending_body(self, txn: HttpTxn) -> None:
-        while txn.body:
-            chunk = txn.body.popleft()
-            txn.body_size -= len(chunk)
-            self.conn.send(chunk)
+        if txn.body:
+            for chunk in txn.body:
+                self.conn.send(chunk)
+            txn.body = None
+            txn.body_size = 0
 
     def on_server_drained(self) -> None:
-        self.update_client_mask()
+        if self.client_mask & READ == 0:
+            self.update_client_mask()
 
     # -- errors and local replies ------------------------------------------------
 
-    def on_parse_error(self, reason: str, status: int = 400) -> None:
-        self.parse_error = reason
+    def on_parse_error(self, status: int = 400) -> None:
+        self.parse_error = True
         self.frontend.count(C_REQ_ERRORS)
         txn = self.parsing
-        if txn is None or (self.txns and txn is not self.txns[0]):
+        if txn is None or txn is not self.txns[0]:
             # garbage after a complete request: answer what is pending, then close
             if txn is not None:
                 self.txns.remove(txn)
@@ -220,42 +236,41 @@ class HttpSession(ResponseSide, FlowControl, Stream):
                 self.close_when_flushed = True
                 self.flush_client()
             return
-        txn.local_reply = True
         txn.term = "PR"
-        if txn.request is None:
-            txn.headers_at = -1
+        txn.method = b""  # logged as <BADREQ>
+        txn.headers_at = -1.0
         self.send_error(txn, status, close=True)
 
-    def reply_local(self, txn: HttpTxn, reply: http_rules.LocalReply) -> None:
-        """A rule answered (deny, redirect, return): send it, finish when the request is read."""
+    def reply_local(self, txn: HttpTxn, reply: http_rules.LocalReply, close: bool = False) -> None:
+        """lb answers (a rule's deny, redirect or return, or an error): send it; the
+        connection closes unless the request was complete and keep-alive allowed."""
         txn.local_reply = True
         txn.term = reply.term
         txn.status = reply.status
-        txn.body.clear()
+        txn.body = None
         txn.body_size = 0
-        close = not txn.complete or not txn.keep_alive or self.closing
-        self.send_client(reply.data if not close else http_rules.with_close(reply.data))
-        txn.bytes_out += len(reply.data)
-        txn.close_after = close
+        txn.close_after = close or not txn.complete or not txn.keep_alive or self.closing
+        data = http_rules.with_close(reply.data) if txn.close_after else reply.data
+        self.send_client(data)
+        txn.bytes_out += len(data)
         txn.resp_done = True
-        if txn.complete or close:
+        if txn.complete or txn.close_after:
             self.end_txn(txn)
 
     def send_error(self, txn: HttpTxn, status: int, close: bool = False) -> None:
-        data = http_rules.error_bytes(self, txn, status)
-        txn.status = status
-        txn.local_reply = True
-        close = close or not txn.complete or not txn.keep_alive
-        txn.close_after = close
-        self.send_client(http_rules.with_close(data) if close else data)
-        txn.bytes_out += len(data)
-        txn.resp_done = True
-        self.end_txn(txn)
+        reply = http_rules.LocalReply(status, http_rules.error_bytes(self, txn, status), txn.term)
+        self.reply_local(txn, reply, close)
 
     # -- writing to the client ------------------------------------------------------
 
     def send_client(self, data: bytes | memoryview) -> None:
+        """Write to the client; while corked (inside one input event) only queue, so
+        a response head and its body leave in one system call."""
         if self.closed:
+            return
+        if self.corked:
+            self.out.append(data)
+            self.out_size += len(data)
             return
         if not self.out:
             try:
@@ -274,6 +289,15 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         if self.conn is not None and self.out_size > HIGH_WATER:
             self.conn.pause_reading(True)
 
+    def uncork(self) -> None:
+        self.corked = False
+        if self.out and not self.closed:
+            if len(self.out) > 1:
+                joined = b"".join(self.out)
+                self.out.clear()
+                self.out.append(joined)
+            self.flush_client()
+
     def flush_client(self) -> None:
         while self.out:
             chunk = self.out[0]
@@ -290,8 +314,9 @@ class HttpSession(ResponseSide, FlowControl, Stream):
                 break
             self.out.popleft()
         self.last_client_io = self.loop.now
-        if self.out_size <= HIGH_WATER and self.conn is not None and not self.conn.reading and self.txns:
-            self.conn.pause_reading(False)
+        conn = self.conn
+        if conn is not None and conn.reading != (self.out_size <= HIGH_WATER):
+            conn.pause_reading(self.out_size > HIGH_WATER)
         if not self.out and self.close_when_flushed:
             self.finish("--")
             return
@@ -305,9 +330,8 @@ class HttpSession(ResponseSide, FlowControl, Stream):
             self.finish_quietly()
             return
         txn = self.txns[0]
-        if txn.request is None:  # closed in the middle of a request head
-            txn.term = "CR"
-            self.finish_txn_abort(txn, "CR")
+        if txn.headers_at < 0:  # closed in the middle of a request head
+            self.abort_txn(txn, "CR")
             return
         if self.tunnel:
             self.tunnel_client_eof()
@@ -318,19 +342,11 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         if txn is None:
             self.finish_quietly()
             return
-        phase = "R" if txn.request is None else ("H" if txn.response is None else "D")
-        self.finish_txn_abort(txn, "C" + phase)
+        phase = "R" if txn.headers_at < 0 else ("H" if txn.status < 0 else "D")
+        self.abort_txn(txn, "C" + phase)
 
     def on_soft_stop(self) -> None:
         """Graceful stop: idle connections close now, busy ones after their response."""
         self.closing = True
         if not self.txns:
             self.finish_quietly()
-
-
-class HeadTooLarge(Exception):
-    """Raised from a parser callback: the head exceeds what lb buffers (414 or 431)."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"request head too large ({status})")
-        self.status = status

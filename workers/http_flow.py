@@ -12,6 +12,8 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+from workers.http_txn import HttpTxn
+
 
 class FlowControl:
     last_client_io = 0.0
@@ -20,32 +22,34 @@ class FlowControl:
     # -- deadlines -----------------------------------------------------------
 
     def set_deadline(self, kind: str, start: float, timeout_ms: int | None) -> None:
+        """Enter a phase with its deadline.  The session's single timer is only
+        re-armed when the new deadline is earlier than the armed one; a timer
+        firing early re-arms itself (most phases move the deadline later)."""
         self.deadline_kind = kind
-        self.deadline_timeout = (timeout_ms or 0) / 1000
-        if not kind or not timeout_ms:
+        if not timeout_ms:
             self.deadline = 0.0
             return
-        self.deadline = start + self.deadline_timeout
+        self.deadline_timeout = timeout_ms / 1000
+        self.deadline = deadline = start + self.deadline_timeout
         self.last_client_io = self.last_server_io = start
         timer = self.timer
-        if timer is None or timer.cancelled or timer.when > self.deadline:
+        if timer is None or timer.when > deadline:
             if timer is not None:
                 timer.cancel()
-            self.timer = self.loop.call_at(self.deadline, self.on_deadline)
+            self.timer = self.loop.call_at(deadline, self.on_deadline)
 
     def on_deadline(self) -> None:
         self.timer = None
-        if self.closed or not self.deadline:
+        kind = self.deadline_kind
+        if self.closed or not kind or not self.deadline:
             return
-        kind, now = self.deadline_kind, self.loop.now
-        if kind in ("server", "server-data", "tunnel"):
-            last = self.last_server_io if kind != "tunnel" else max(self.last_server_io, self.last_client_io)
-            due = max(self.deadline, last + self.deadline_timeout)
-            if now < due:
-                self.timer = self.loop.call_at(due, self.on_deadline)
-                return
-        elif now < self.deadline:
-            self.timer = self.loop.call_at(self.deadline, self.on_deadline)
+        due = self.deadline
+        if kind in ("server", "server-data"):
+            due = max(due, self.last_server_io + self.deadline_timeout)
+        elif kind == "tunnel":
+            due = max(due, max(self.last_server_io, self.last_client_io) + self.deadline_timeout)
+        if self.loop.now < due:
+            self.timer = self.loop.call_at(due, self.on_deadline)
             return
         self.deadline = 0.0
         getattr(self, "expired_" + kind.replace("-", "_"))()
@@ -54,13 +58,10 @@ class FlowControl:
         """timeout http-request: 408, logged cR (HAProxy)."""
         txn = self.txns[0] if self.txns else None
         if txn is None:
-            from workers.http_txn import HttpTxn
-
-            txn = HttpTxn(self.loop.now, self.accept_date, 0)
-            txn.begin = -1.0
+            txn = HttpTxn(-1.0, self.accept_date, 0)  # nothing received: TR is -1
             self.txns.append(txn)
         txn.term = "cR"
-        self.parse_error = "timeout"
+        self.parse_error = True
         self.send_error(txn, 408, close=True)
 
     def expired_keepalive(self) -> None:
@@ -69,16 +70,13 @@ class FlowControl:
     def expired_server(self) -> None:
         """timeout server before the response headers: 504, logged sH."""
         txn = self.txns[0] if self.txns else None
-        if txn is None or txn.response is not None:
-            return
-        txn.term = "sH"
-        self.server_failed(txn, 504)
+        if txn is not None and txn.status < 0:
+            self.server_failed(txn, 504, "sH")
 
     def expired_server_data(self) -> None:
         txn = self.txns[0] if self.txns else None
         if txn is not None and not txn.resp_done:
-            txn.term = "sD"
-            self.abort_response(txn)
+            self.abort_response(txn, "sD")
 
     def expired_tunnel(self) -> None:
         txn = self.txns[0] if self.txns else None

@@ -1,9 +1,11 @@
 """mode http: the server side of a session and the response path (worker).
 
-ResponseSide is mixed into HttpSession: getting a server connection for
-the txn at the head of the queue (reusing an idle one when possible),
-parsing the response, rewriting its head, streaming its body, and ending
-the txn: log line, connection reuse or close, next pipelined request.
+ResponseSide is mixed into HttpSession: a server connection for the txn at
+the head of the queue (the session's own, an idle one of the worker's
+pool, or a new one through the Connector), the response parsed by the
+connection's httptools parser (ResponseEvents forwards its callbacks
+here), its head rewritten, its body streamed, and the end of the txn:
+log line, connection kept or closed, next pipelined request.
 """
 
 from __future__ import annotations
@@ -11,40 +13,39 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+import httptools
+
 from lb.balance.base import QUEUE
-from lb.http.message import Response
 from workers import http_rules
 from workers.http_server import ServerConn
 from workers.http_txn import LAST_CHUNK, NO_BODY_STATUS, HttpTxn, encode_chunk
 from workers.runtime import C_RESP_ERRORS, ServerRuntime
 from workers.upstream import Connector
 
-HOP_BY_HOP = frozenset(("connection", "keep-alive", "proxy-connection"))
-
 
 class ResponseEvents:
-    """The response parser's protocol object: forwards to the session's resp_* methods."""
+    """The protocol object of a connection's response parser: forwards to its session."""
 
-    __slots__ = ("session", "reason", "headers", "done_headers")
+    __slots__ = ("session", "reason", "headers", "in_head")
 
     def __init__(self, session: Any) -> None:
         self.session = session
         self.reason = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.done_headers = False
+        self.in_head = True
 
     def on_message_begin(self) -> None:
-        self.reason, self.headers, self.done_headers = b"", [], False
+        self.reason, self.headers, self.in_head = b"", [], True
 
     def on_status(self, status: bytes) -> None:
         self.reason += status
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self.done_headers:
+        if self.in_head:
             self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        self.done_headers = True
+        self.in_head = False
         self.session.resp_headers_complete(self)
 
     def on_body(self, body: bytes) -> None:
@@ -74,9 +75,8 @@ class ResponseSide:
                 return
         self.release_conn()
         txn.connector = Connector(
-            self.loop, backend, self, lambda sock, srv: self.on_connected(txn, sock, srv),
-            lambda term: self.on_connect_failed(txn, term), (self.proxy_src, self.proxy_dst),
-            self.frontend_port, None if server is QUEUE else server,
+            self.loop, backend, self, self.on_connected, self.on_connect_failed,
+            (self.proxy_src, self.proxy_dst), self.frontend_port, None if server is QUEUE else server,
         )  # fmt: skip
         txn.connector.start()
 
@@ -91,127 +91,123 @@ class ResponseSide:
         """The session's server connection goes back to the worker's pool (or closes)."""
         conn, self.conn = self.conn, None
         if conn is not None:
-            if conn.closed or not http_rules.server_keep_alive(self):
+            if conn.closed:
+                pass
+            elif conn.pending or not conn.reusable:
                 conn.close()
             else:
                 self.worker.idle_pool.put(conn)
 
-    def on_connected(self, txn: HttpTxn, sock: socket.socket, server: ServerRuntime) -> None:
-        connector = txn.connector
-        txn.t_queue, txn.t_connect = connector.t_queue, connector.t_connect
-        txn.retries, txn.redispatched = connector.retries_done, connector.redispatched
+    def on_connected(self, sock: socket.socket, server: ServerRuntime) -> None:
+        txn = self.txns[0]
+        self.take_connector_facts(txn)
+        txn.t_connect = txn.connector.t_connect
         txn.connector = None
-        if self.closed:
-            sock.close()
-            server.drop_conn()
-            return
         self.use_conn(txn, ServerConn(self.loop, sock, server, self.worker.scratch))
 
-    def on_connect_failed(self, txn: HttpTxn, term: str) -> None:
+    def on_connect_failed(self, term: str) -> None:
+        txn = self.txns[0]
+        self.take_connector_facts(txn)
+        txn.connector = None
+        self.no_server(txn, term)
+
+    @staticmethod
+    def take_connector_facts(txn: HttpTxn) -> None:
         connector = txn.connector
         txn.t_queue = connector.t_queue
         txn.retries, txn.redispatched = connector.retries_done, connector.redispatched
-        txn.connector = None
-        self.no_server(txn, term)
 
     def no_server(self, txn: HttpTxn, term: str) -> None:
         txn.term = term
         self.send_error(txn, 503)
 
     def use_conn(self, txn: HttpTxn, conn: ServerConn) -> None:
+        """Send the request head (and any body already read) on `conn`."""
         self.conn = conn
         txn.server = conn.server
-        conn.attach(self)
-        conn.events = ResponseEvents(self)
-        conn.parser = __import__("httptools").HttpResponseParser(conn.events)
+        txn.server_counted = True
+        if conn.owner is not self:
+            conn.attach(self, ResponseEvents(self))
         conn.requests += 1
-        txn.sent_at = self.loop.now
+        txn.sent_at = now = self.loop.now
         conn.send(http_rules.request_head(self, txn))
         self.send_pending_body(txn)
-        self.set_deadline("server", self.loop.now, txn.backend.timeouts.server)
-        self.update_client_mask()
+        self.set_deadline("server", now, txn.backend.timeouts.server)
 
     # -- server events -------------------------------------------------------
 
     def on_server_data(self, data: bytes) -> None:
+        self.last_server_io = self.loop.now
         if self.tunnel:
             self.send_client(data)
-            self.last_server_io = self.loop.now
             return
-        self.last_server_io = self.loop.now
-        conn = self.conn
+        self.corked = True
         try:
-            conn.parser.feed_data(data)
-        except __import__("httptools").HttpParserUpgrade as upgrade:
-            rest = data[upgrade.args[0]:]
-            if rest:
+            self.conn.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            rest = data[upgrade.args[0] :]
+            if rest and self.tunnel:
                 self.send_client(rest)
-        except __import__("httptools").HttpParserError:
-            self.bad_response()
+        except httptools.HttpParserError:
+            if self.conn is not None:  # not already handled by a callback
+                self.bad_response()
+        finally:
+            self.uncork()
 
     def on_server_eof(self) -> None:
-        txn = self.txns[0] if self.txns else None
         if self.tunnel:
             self.tunnel_server_eof()
             return
+        txn = self.txns[0] if self.txns else None
         if txn is None or txn.resp_done:
             self.drop_server_conn()
-            return
-        if txn.response is None:
-            if self.retry_on_fresh_conn(txn):
-                return
-            txn.term = "SH"
-            self.server_failed(txn, 502)
+        elif txn.status < 0:
+            if not self.retry_on_fresh_conn(txn):
+                self.server_failed(txn, 502, "SH")
         elif txn.resp_until_close:
             self.drop_server_conn()
-            self.resp_complete()
+            self.finish_response(txn)
         else:
-            txn.term = "SD"
-            self.abort_response(txn)
+            self.abort_response(txn, "SD")
 
     def on_server_error(self) -> None:
         txn = self.txns[0] if self.txns else None
-        if txn is not None and txn.response is None and self.retry_on_fresh_conn(txn):
-            return
         if txn is None or txn.resp_done:
             self.drop_server_conn()
-        elif txn.response is None:
-            txn.term = "SH"
-            self.server_failed(txn, 502)
+        elif txn.status < 0:
+            if not self.retry_on_fresh_conn(txn):
+                self.server_failed(txn, 502, "SH")
         else:
-            txn.term = "SD"
-            self.abort_response(txn)
+            self.abort_response(txn, "SD")
 
     def retry_on_fresh_conn(self, txn: HttpTxn) -> bool:
         """A reused connection closed by the server before answering: the request
-        never reached it, so send it again once on a new connection."""
+        never reached the application, so send it once more on a new connection
+        (only without a body, which is gone)."""
         conn = self.conn
         if conn is None or conn.requests <= 1 or txn.bytes_in or txn.retried:
             return False
         txn.retried = True
         self.drop_server_conn()
         txn.server.drop_conn()
+        txn.server_counted = False
         txn.sent_at = -1.0
         self.connect_txn(txn)
         return True
 
     def bad_response(self) -> None:
         txn = self.txns[0] if self.txns else None
-        if txn is None:
+        if txn is None or txn.resp_done:
             self.drop_server_conn()
-            return
-        if txn.response is None:
-            txn.term = "PH"
-            self.server_failed(txn, 502)
+        elif txn.status < 0:
+            self.server_failed(txn, 502, "PH")
         else:
-            txn.term = "SD"
-            self.abort_response(txn)
+            self.abort_response(txn, "SD")
 
-    def server_failed(self, txn: HttpTxn, status: int) -> None:
+    def server_failed(self, txn: HttpTxn, status: int, term: str) -> None:
+        txn.term = term
         txn.backend.count(C_RESP_ERRORS)
         self.drop_server_conn()
-        txn.server.drop_conn()
-        txn.server_counted = False
         self.send_error(txn, status)
 
     def drop_server_conn(self) -> None:
@@ -225,61 +221,53 @@ class ResponseSide:
         txn = self.txns[0]
         parser = self.conn.parser
         status = parser.get_status_code()
-        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in events.headers]
         if 100 <= status < 200 and status != 101:
-            interim = Response(status, events.reason.decode("latin-1"), "1.1", headers)
-            self.send_client(interim.head_bytes())  # 100 Continue and friends go through
+            self.send_client(http_rules.interim_head(status, events))  # 100 Continue and friends
             return
         txn.response_at = self.loop.now
-        response = Response(status, events.reason.decode("latin-1"), parser.get_http_version(), headers)
-        txn.response = response
         txn.status = status
-        method = txn.request.method
-        txn.resp_no_body = method == "HEAD" or status in NO_BODY_STATUS
-        txn.resp_chunked = not txn.resp_no_body and any(n.lower() == "transfer-encoding" for n, _ in headers)
-        txn.resp_until_close = not (txn.resp_no_body or txn.resp_chunked or response.has("content-length"))
-        txn.server_close = http_rules.has_token(response, "connection", "close") or (
-            response.version == "1.0" and not http_rules.has_token(response, "connection", "keep-alive"))  # fmt: skip
-        reply = http_rules.response_phase(self, txn)
+        txn.resp_headers = events.headers
+        txn.resp_no_body = status in NO_BODY_STATUS or txn.method == b"HEAD"
+        head, reply = http_rules.response_phase(self, txn, parser.get_http_version(), events.reason)
         if reply is not None:
             self.drop_server_conn()
-            self.reply_local(txn, reply)
+            self.reply_local(txn, reply, close=True)
             return
-        head = http_rules.response_head(self, txn)
         self.send_client(head)
         txn.bytes_out += len(head)
-        self.set_deadline("server-data", self.loop.now, txn.backend.timeouts.server)
+        self.deadline_kind = "server-data"
         if status == 101 and txn.upgrade:
             self.start_tunnel(txn)
         elif txn.resp_no_body:
-            self.conn.new_response()
-            self.resp_complete()
+            self.conn.new_response()  # a HEAD response has no body whatever it announces
+            self.finish_response(txn)
 
     def resp_body(self, body: bytes) -> None:
         txn = self.txns[0]
-        if txn.resp_done:
-            return
-        wire = encode_chunk(body) if txn.resp_chunked else body
-        txn.bytes_out += len(wire)
-        self.send_client(wire)
+        if txn.resp_chunked:
+            body = encode_chunk(body)
+        txn.bytes_out += len(body)
+        self.send_client(body)
 
     def resp_complete(self) -> None:
         txn = self.txns[0] if self.txns else None
-        if txn is None or txn.resp_done or txn.response is None:
-            return
+        if txn is not None and not txn.resp_done and txn.status >= 200:
+            self.finish_response(txn)
+
+    def finish_response(self, txn: HttpTxn) -> None:
         if txn.resp_chunked:
             self.send_client(LAST_CHUNK)
             txn.bytes_out += len(LAST_CHUNK)
         txn.resp_done = True
-        keep = http_rules.server_keep_alive(self) and not txn.resp_until_close and txn.complete
-        keep = keep and not txn.server_close
-        if not keep:
+        if txn.server_close or txn.resp_until_close or not txn.complete \
+                or not http_rules.keep_server_alive(self, txn):  # fmt: skip
             self.drop_server_conn()
         if txn.complete or txn.close_after:
             self.end_txn(txn)
 
-    def abort_response(self, txn: HttpTxn) -> None:
+    def abort_response(self, txn: HttpTxn, term: str) -> None:
         """The response cannot be completed: the client connection is closed."""
+        txn.term = term
         self.drop_server_conn()
         txn.close_after = True
         txn.resp_done = True
@@ -289,62 +277,62 @@ class ResponseSide:
 
     def end_txn(self, txn: HttpTxn) -> None:
         """Log the exchange, then serve the next pipelined request or wait for one."""
-        if self.txns and self.txns[0] is txn:
-            self.txns.popleft()
-        if txn.server is not None and txn.server_counted:
+        txns = self.txns
+        if txns and txns[0] is txn:
+            txns.popleft()
+        if txn.server_counted:
             txn.server.drop_conn()
+            txn.server_counted = False
         self.log_txn(txn)
-        if txn.close_after or self.closing or self.parse_error is not None:
+        if txn.close_after or self.closing:
             self.close_when_flushed = True
             self.flush_client()
             return
         self.idle_since = self.loop.now
-        if self.txns and self.txns[0].request is not None:
-            self.start_txn(self.txns[0])
-        elif not self.txns:
-            timeouts = self.frontend.timeouts
-            self.set_deadline("keepalive", self.loop.now,
-                              timeouts.http_keep_alive or timeouts.http_request or timeouts.client)  # fmt: skip
+        if txns:
+            if txns[0].headers_at >= 0:
+                self.start_txn(txns[0])
+        else:
+            self.set_deadline("keepalive", self.idle_since, self.plan.keepalive_timeout)
         self.update_client_mask()
 
-    def finish_txn_abort(self, txn: HttpTxn, term: str) -> None:
+    def abort_txn(self, txn: HttpTxn, term: str) -> None:
+        """The client went away: release the server side, log, close."""
         txn.term = term
-        txn.close_after = True
         if txn.connector is not None:
             txn.connector.cancel()
             txn.connector = None
         self.drop_server_conn()
-        if txn.server is not None and txn.response is None and txn.sent_at < 0:
-            txn.server_counted = False
         if self.txns and self.txns[0] is txn:
             self.txns.popleft()
-        if txn.server is not None and txn.server_counted:
+        if txn.server_counted:
             txn.server.drop_conn()
-        txn.server = txn.server if txn.server is not None else None
+            txn.server_counted = False
         self.log_txn(txn)
         self.txns.clear()
         self.finish_quietly()
 
     def log_txn(self, txn: HttpTxn) -> None:
-        self.current_txn = txn
-        self.log(txn.term)
-        self.current_txn = None
+        if self.frontend.logger is not None:
+            self.current_txn = txn
+            self.log(txn.term)
+            self.current_txn = None
 
     # -- Stream hooks ---------------------------------------------------------------
 
     def fill_record(self, record: Any, term: str) -> None:
         txn = self.current_txn
-        if txn is None:
-            return
         txn.fill_record(record, self.loop.now)
-        record.backend = txn.backend.name if txn.backend is not None else None
-        record.server = txn.server.name if txn.server is not None else None
-        if txn.server is not None:
-            record.server_ip, record.server_port = txn.server.address
-            record.srvconn = txn.server.current_conns()
-        if txn.backend is not None:
-            record.beconn = txn.backend.current_conns()
-            record.backend_queue = len(txn.backend.queue)
+        record.t_total = txn.idle_ms + record.t_active if self.requests > 1 else record.t_total
+        backend, server = txn.backend, txn.server
+        record.backend = backend.name if backend is not None else None
+        record.server = server.name if server is not None else None
+        if server is not None:
+            record.server_ip, record.server_port = server.address
+            record.srvconn = server.current_conns()
+        if backend is not None:
+            record.beconn = backend.current_conns()
+            record.backend_queue = len(backend.queue)
 
     def release(self) -> None:
         if self.timer is not None:
@@ -352,15 +340,27 @@ class ResponseSide:
         for txn in self.txns:
             if txn.connector is not None:
                 txn.connector.cancel()
-        self.release_conn() if not self.tunnel else self.drop_server_conn()
+            if txn.server_counted:
+                txn.server.drop_conn()
+                txn.server_counted = False
+        if self.tunnel:
+            self.drop_server_conn()
+        else:
+            self.release_conn()
 
     def finish_quietly(self) -> None:
-        """Close without a log line (idle keep-alive connection, or already logged)."""
-        self.current_txn = None
+        """Close without a log line (an idle keep-alive connection, or already logged)."""
         self.quiet = True
         self.finish("--")
 
     def log(self, term: str) -> None:
-        if getattr(self, "quiet", False) or getattr(self, "current_txn", None) is None:
+        if self.current_txn is not None and not self.quiet:
+            super().log(term)  # type: ignore[misc]
+
+    def internal_error(self) -> None:
+        txn = self.txns[0] if self.txns else None
+        if txn is not None and txn.status < 0 and not self.closed:
+            txn.term = "IR" if txn.headers_at < 0 else "IH"
+            self.send_error(txn, 500, close=True)
             return
-        super().log(term)  # type: ignore[misc]
+        self.finish_quietly()

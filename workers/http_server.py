@@ -36,6 +36,7 @@ class ServerConn:
         self.server = server
         self.scratch = scratch
         self.owner: Any = None
+        self.events: Any = None
         self.pool: IdlePool | None = None
         self.parser: httptools.HttpResponseParser | None = None
         self.mask = 0
@@ -43,6 +44,7 @@ class ServerConn:
         self.pending_size = 0
         self.closed = False
         self.requests = 0  # requests sent on this connection (0: fresh)
+        self.reusable = True
         self.reading = True
         self.idle_timer: Any = None
         local = sock.getsockname()
@@ -50,10 +52,11 @@ class ServerConn:
 
     # -- ownership ---------------------------------------------------------
 
-    def attach(self, owner: Any) -> None:
-        """Serve `owner`'s next request: a fresh parser, read events to the owner."""
+    def attach(self, owner: Any, events: Any) -> None:
+        """Serve `owner`'s requests from now on; `events` receives the parser's callbacks."""
         self.owner = owner
-        self.parser = httptools.HttpResponseParser(owner)
+        self.events = events
+        self.parser = httptools.HttpResponseParser(events)
         if self.idle_timer is not None:
             self.idle_timer.cancel()
             self.idle_timer = None
@@ -62,7 +65,7 @@ class ServerConn:
 
     def new_response(self) -> None:
         """A parser for the next response on this connection (after HEAD, the old one would wait for a body)."""
-        self.parser = httptools.HttpResponseParser(self.owner)
+        self.parser = httptools.HttpResponseParser(self.events)
 
     # -- writing -------------------------------------------------------------
 

@@ -1,18 +1,23 @@
 """One HTTP request/response exchange as the engine tracks it (worker).
 
-HttpTxn holds the wire-level state of a request (body framing, what is
-still to send, timers) next to the rules-level `lb.http.txn.Txn` that ACLs
-and rules read.  Timer names follow HAProxy (cfg §8.4).
+HttpTxn keeps the request as httptools delivered it (raw header tuples)
+and builds the rules-level objects (`lb.http.message.Request`,
+`lb.http.txn.Txn`) only when a rule, an ACL or a keyed balance needs
+them: a proxy without rules forwards heads rebuilt straight from the raw
+tuples.  Defaults live on the class, so creating a txn only stores what
+differs (this runs once per request).  Timer names follow HAProxy (§8.4).
 """
 
 from __future__ import annotations
 
-import collections
 from typing import Any
 
+from lb.http.message import Request, Response
+from lb.http.txn import Txn
 from lb.logs.record import LogRecord
 
 NO_BODY_STATUS = (204, 304)
+LAST_CHUNK = b"0\r\n\r\n"
 
 
 def encode_chunk(data: bytes | memoryview) -> bytes:
@@ -20,81 +25,108 @@ def encode_chunk(data: bytes | memoryview) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-LAST_CHUNK = b"0\r\n\r\n"
+def ms_between(start: float, end: float) -> int:
+    return int((end - start) * 1000) if start >= 0 and end >= 0 else -1
 
 
 class HttpTxn:
+    # request, as parsed
+    method = b""
+    url = b""
+    version = "1.1"
+    keep_alive = True  # what the client asked for (httptools' should_keep_alive)
+    upgrade = False
+    chunked = False  # the request body is chunked
+    complete = False  # the whole request has been received
+    body: list | None = None  # wire-ready body not yet sent to the server
+    body_size = 0
+    bytes_in = 0
+    early_tunnel_data = b""  # client bytes after an Upgrade request
+    request: Request | None = None  # built on demand (rules, ACLs, keyed balance)
+    rules: Txn | None = None
+    extra_headers: list | None = None  # raw (name, value) added by the engine (forwardfor) on the raw path
+    # routing
+    backend: Any = None
+    server: Any = None
+    connector: Any = None
+    server_counted = False  # the server's in-flight count includes this txn
+    retried = False
+    local_reply = False  # answered by lb itself (deny, redirect, return, errors)
+    # response
+    response: Response | None = None
+    resp_headers: list | None = None  # raw response header tuples
+    status = -1
+    resp_chunked = False
+    resp_until_close = False
+    resp_no_body = False
+    resp_done = False
+    server_close = False  # the server closes after this response
+    close_after = False  # the client connection closes once this response is out
+    bytes_out = 0
+    # timers (monotonic seconds; -1 = not reached) and log facts
+    headers_at = -1.0
+    sent_at = -1.0
+    response_at = -1.0
+    t_queue = -1
+    t_connect = -1
+    retries = 0
+    redispatched = False
+    term = "--"
+    cookie_flags = "--"
+
     def __init__(self, begin: float, date: float, idle_ms: int) -> None:
-        # request, as parsed
-        self.url = bytearray()
-        self.raw_headers: list[tuple[bytes, bytes]] = []
-        self.request: Any = None  # lb.http.message.Request
-        self.rules: Any = None  # lb.http.txn.Txn
-        self.version = "1.1"
-        self.keep_alive = True  # what the client asked for (httptools' should_keep_alive)
-        self.upgrade = False
-        self.chunked = False  # request body is chunked
-        self.has_body = False
-        self.complete = False  # whole request received
-        self.body: collections.deque[bytes] = collections.deque()  # wire-ready body not yet sent
-        self.body_size = 0
-        self.bytes_in = 0
-        # routing
-        self.backend: Any = None
-        self.server: Any = None
-        self.connector: Any = None
-        self.local_reply = False  # answered by lb itself (deny, redirect, return, errors)
-        # response
-        self.response: Any = None
-        self.status = -1
-        self.resp_chunked = False
-        self.resp_until_close = False
-        self.resp_no_body = False
-        self.resp_done = False
-        self.server_close = False  # the server will close after this response
-        self.retried = False  # sent again once after a reused connection failed
-        self.server_counted = True  # the server's in-flight count still includes this txn
-        self.early_tunnel_data = b""  # client bytes after an Upgrade request        self.close_after = False  # close the client connection once this response is sent
-        self.bytes_out = 0
-        # timers (monotonic seconds; -1 = not reached)
         self.begin = begin
         self.date = date
         self.idle_ms = idle_ms
-        self.headers_at = -1.0
-        self.sent_at = -1.0  # request head written to the server
-        self.response_at = -1.0
-        self.t_queue = -1
-        self.t_connect = -1
-        self.retries = 0
-        self.redispatched = False
-        self.term = "--"
-        self.cookie_flags = "--"
+        self.raw_headers: list[tuple[bytes, bytes]] = []
+
+    def build_request(self, facts: Any, frontend: Any) -> Request:
+        """The rules-level request and txn, made once when something needs them."""
+        if self.request is None:
+            headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.raw_headers]
+            if self.extra_headers:
+                headers.extend((n.decode("latin-1"), v.decode("latin-1")) for n, v in self.extra_headers)
+                self.extra_headers = None
+            self.request = Request(self.method.decode("latin-1"), self.url.decode("latin-1"), self.version, headers)
+            self.rules = Txn(facts, self.request, frontend)
+        return self.request
+
+    def build_response(self, version: str, reason: bytes) -> Response:
+        if self.response is None:
+            headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.resp_headers or ()]
+            self.response = Response(self.status, reason.decode("latin-1"), version, headers)
+            if self.rules is not None:
+                self.rules.response = self.response
+        return self.response
 
     def request_line(self) -> str:
-        request = self.request
-        if request is None:
+        if self.request is not None:
+            return f"{self.request.method} {self.request.uri} HTTP/{self.request.version}"
+        if not self.method:
             return "<BADREQ>"
-        return f"{request.method} {request.uri} HTTP/{request.version}"
+        return f"{self.method.decode('latin-1')} {self.url.decode('latin-1')} HTTP/{self.version}"
 
     def fill_record(self, record: LogRecord, now: float) -> None:
         """The HTTP fields of the log line (Stream.log fills the connection ones)."""
-        ms = lambda start, end: int((end - start) * 1000) if start >= 0 and end >= 0 else -1  # noqa: E731
         record.request_date = self.date
         record.t_idle = self.idle_ms
-        record.t_request = ms(self.begin, self.headers_at)
+        record.t_request = ms_between(self.begin, self.headers_at)
         record.t_queue = self.t_queue
         record.t_connect = self.t_connect
-        record.t_response = ms(self.sent_at, self.response_at) if self.t_connect >= 0 else -1
-        record.t_active = ms(self.begin, now)
+        record.t_response = ms_between(self.sent_at, self.response_at) if self.t_connect >= 0 else -1
+        record.t_active = ms_between(self.begin, now)
         record.status = self.status
         record.bytes_out = self.bytes_out
         record.bytes_in = self.bytes_in
         record.term_state = self.term
         record.cookie_flags = self.cookie_flags
         record.retries, record.redispatched = self.retries, self.redispatched
-        request = self.request
-        if request is not None:
+        if self.request is not None:
+            request = self.request
             record.method, record.uri, record.http_version = request.method, request.uri, f"HTTP/{request.version}"
+        elif self.method:
+            record.method, record.uri = self.method.decode("latin-1"), self.url.decode("latin-1")
+            record.http_version = f"HTTP/{self.version}"
         record.request_line = self.request_line()
         rules = self.rules
         if rules is not None:

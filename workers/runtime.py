@@ -95,6 +95,7 @@ class BackendRuntime(Counted):
         self.counters = shm.counters
         self.counter_base = (slot * shm.nobjects + obj) * layout.NCOUNTERS
         self.active_streams = 0  # this worker's streams assigned to the backend (for %bc)
+        self.plan: Any = None  # workers.http_rules.BackendPlan (mode http)
 
     def current_conns(self) -> int:
         """Streams on the backend's servers (all workers) plus this worker's queue (%bc)."""
@@ -126,6 +127,7 @@ class FrontendRuntime(Counted):
         self.counters = shm.counters
         self.counter_base = (slot * shm.nobjects + obj) * layout.NCOUNTERS
         self.current = 0  # this worker's connections on the frontend
+        self.plan: Any = None  # workers.http_rules.FrontendPlan (mode http)
 
     def conn_opened(self) -> None:
         self.current += 1

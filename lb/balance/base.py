@@ -59,6 +59,9 @@ class Balancer:
         self.allbackups = allbackups
         self.params = params or []
         self._pick_cell = slot * shm.nbackends + backend_index
+        self._picks_column = shm.column("picks", backend_index)
+        self._all = [(s, s.index) for s in servers]
+        self.any_maxconn = any(s.maxconn for s in servers)
 
     @classmethod
     def check_args(cls, params: list[str]) -> str | None:
@@ -71,13 +74,15 @@ class Balancer:
         """Servers allowed to take load-balanced traffic now: up, READY and
         weighted; backups only when no active one is (the first backup only,
         unless `option allbackups`)."""
-        up, admin, weight = self.shm.srv_up, self.shm.srv_admin, self.shm.srv_weight
-        actives = [s for s in self.actives
-                   if s is not exclude and up[s.index] and admin[s.index] == ADMIN_READY and weight[s.index]]  # fmt: skip
+        shm = self.shm
+        up, admin, weight = shm.srv_up, shm.srv_admin, shm.srv_weight
+        actives: list[Any] = []
+        backups: list[Any] = []
+        for server, i in self._all:
+            if up[i] and weight[i] and admin[i] == ADMIN_READY and server is not exclude:
+                (backups if server.backup else actives).append(server)
         if actives:
             return actives
-        backups = [s for s in self.backups
-                   if s is not exclude and up[s.index] and admin[s.index] == ADMIN_READY and weight[s.index]]  # fmt: skip
         return backups if self.allbackups else backups[:1]
 
     def has_room(self, server: Any) -> bool:
@@ -85,7 +90,7 @@ class Balancer:
 
     def count_pick(self) -> int:
         """Record one pick in this worker's column; return the shared position before it."""
-        position = self.shm.backend_picks(self.backend_index)
+        position = sum(self._picks_column)
         self.shm.picks[self._pick_cell] += 1
         return position
 
@@ -96,10 +101,11 @@ class Balancer:
         servers = self.usable(exclude)
         if not servers:
             return None
-        roomy = [s for s in servers if self.has_room(s)]
-        if not roomy:
-            return QUEUE
-        return self.choose(roomy, key)
+        if self.any_maxconn:
+            servers = [s for s in servers if self.has_room(s)]
+            if not servers:
+                return QUEUE
+        return self.choose(servers, key)
 
     def choose(self, servers: list[Any], key: SessionKey | None) -> Any:
         raise NotImplementedError

@@ -23,12 +23,12 @@ class RoundRobin(Balancer):
     def weights(self, servers: list[Any]) -> list[int]:
         """Runtime weights (the master may change them); static-rr overrides."""
         weight = self.shm.srv_weight
-        return [weight[s.index] for s in servers]
+        return [weight[s.index] for s in servers]  # noqa: C416
 
     def choose(self, servers: list[Any], key: SessionKey | None) -> Any:
         weights = self.weights(servers)
-        cache_key = tuple(s.index for s in servers) + tuple(weights)
-        if cache_key != self._cache_key:
+        cache_key = (servers, weights)
+        if cache_key != self._cache_key:  # lists compare by identity of items, then weights
             self._sequence = smooth_weighted_sequence(servers, weights)
             self._cache_key = cache_key
         return self._sequence[self.count_pick() % len(self._sequence)]

@@ -74,21 +74,25 @@ class ShmTable:
 
     # -- sums over worker columns -----------------------------------------
 
+    # A column is a strided view (one element per slot), summed in C.
+
+    def column(self, name: str, index: int) -> memoryview:
+        """The cells of object `index` in every slot's row of array `name`."""
+        width = {"conns": self.nservers, "queued": self.nservers, "picks": self.nbackends,
+                 "feconn": self.nproxies}[name]  # fmt: skip
+        return getattr(self, name)[index::width]
+
     def server_conns(self, server: int) -> int:
-        conns, n = self.conns, self.nservers
-        return sum(conns[slot * n + server] for slot in range(self.nslots))
+        return sum(self.conns[server :: self.nservers])
 
     def server_queued(self, server: int) -> int:
-        queued, n = self.queued, self.nservers
-        return sum(queued[slot * n + server] for slot in range(self.nslots))
+        return sum(self.queued[server :: self.nservers])
 
     def backend_picks(self, backend: int) -> int:
-        picks, n = self.picks, self.nbackends
-        return sum(picks[slot * n + backend] for slot in range(self.nslots))
+        return sum(self.picks[backend :: self.nbackends])
 
     def proxy_conns(self, proxy: int) -> int:
-        feconn, n = self.feconn, self.nproxies
-        return sum(feconn[slot * n + proxy] for slot in range(self.nslots))
+        return sum(self.feconn[proxy :: self.nproxies])
 
     def counter(self, obj: int, name: str) -> int:
         """Sum of one counter of object `obj` over every worker slot."""

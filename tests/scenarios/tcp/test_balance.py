@@ -56,8 +56,10 @@ def test_static_rr_and_first(lb_factory, tag_servers):
     server s1 127.0.0.1:{s1.port} maxconn 2
     server s2 127.0.0.1:{s2.port} maxconn 2"""
     lb_factory(config(port, lines, balance="first"))
-    held = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
-    names = [conn.recv(16).strip().decode() for conn in held]
+    held, names = [], []
+    for _ in range(3):  # one at a time: each pick sees the previous connections
+        held.append(socket.create_connection(("127.0.0.1", port)))
+        names.append(held[-1].recv(16).strip().decode())
     # `first` fills the lowest id up to its maxconn before using the next server
     assert names == ["s1", "s1", "s2"]
     for conn in held:
