@@ -114,3 +114,23 @@ class LogRecord:
         self.is_error = False
         self.request_counter = 0
         self.request_headers: list[tuple[str, str]] | None = None
+
+
+# HAProxy's %B and %U in HTTP are not the bytes on the wire but the size of the
+# message in its internal HTX form (measured against haproxy 2.6: every
+# recorded httplog byte count, e.g. the built-in 503 logs 217 while 233 bytes
+# are sent).  The start line costs a 20-byte structure plus its three strings,
+# each header its name and value (no ": " nor CRLF), the end of headers one
+# byte, then the payload (no chunk framing).  Headers HAProxy's HTTP/1 layer
+# consumes (the `close`/`keep-alive` Connection header) are not in HTX, and
+# neither is what it adds when writing (`connection: close`).
+HTX_START_LINE = 20
+HTX_END_OF_HEADERS = 1
+
+
+def htx_message_size(first: str, second: str, third: str, headers: list[tuple[str, str]], payload: int = 0) -> int:
+    """HAProxy's byte count of an HTTP message: (method, uri, version) for a
+    request, (version, status, reason) for a response; `headers` as HAProxy
+    forwards them; `payload` body bytes without chunk framing."""
+    size = HTX_START_LINE + len(first) + len(second) + len(third) + HTX_END_OF_HEADERS + payload
+    return size + sum(len(name) + len(value) for name, value in headers)

@@ -110,3 +110,22 @@ def test_generated_source_has_no_test_for_formats_without_optional_fields() -> N
     source = compile_format(TCPLOG, "tcp").source
     assert "_SP if" not in source and source.count("\n") == 2
     assert "_SP if (v" in compile_format(HTTPLOG, "http").source  # the captures' separators
+
+
+@pytest.mark.parametrize(("parts", "headers", "payload", "logged"), [
+    # the built-in 503, 403 and 504 and a redirect, as HAProxy 2.6 logged them (recorded)
+    (("HTTP/1.1", "503", "Service Unavailable"),
+     [("content-length", "107"), ("cache-control", "no-cache"), ("content-type", "text/html")], 107, 217),
+    (("HTTP/1.1", "403", "Forbidden"),
+     [("content-length", "93"), ("cache-control", "no-cache"), ("content-type", "text/html")], 93, 192),
+    (("HTTP/1.1", "504", "Gateway Time-out"),
+     [("content-length", "92"), ("cache-control", "no-cache"), ("content-type", "text/html")], 92, 198),
+    (("HTTP/1.1", "302", "Found"), [("content-length", "0"), ("location", "/elsewhere"), ("cache-control", "no-cache")],
+     0, 91),
+    # a request: %U of the recorded http_all_escapes line (latin-1 header bytes count one each)
+    (("GET", '/a"b?q=1', "HTTP/1.0"), [("host", 'w{1|2}"#\xe9\x01 x'), ("user-agent", "\xe9t\xe9")], 0, 69),
+])
+def test_htx_message_size_matches_haproxy_byte_counts(parts: tuple, headers: list, payload: int, logged: int) -> None:
+    from lb.logs.record import htx_message_size
+
+    assert htx_message_size(*parts, headers, payload) == logged
