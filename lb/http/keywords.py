@@ -21,6 +21,7 @@ import lb.http.tls  # noqa: F401  bind ssl, crt, alpn ...
 from lb.config.kw_proxy import proxy_of
 from lb.config.model import (
     LOC_HIDDEN,
+    LOC_PARSING_TIGHT,
     MODE_HTTP,
     SECTION_BACKEND,
     SECTION_DEFAULTS,
@@ -132,8 +133,11 @@ def finish_http(config: Config) -> None:
     """Per proxy: rule programs, switching table, errorfiles, tcp-mode warnings."""
     from lb.config.validate import declared_order
 
+    inheriting: dict[Any, int] = {}  # defaults with rules -> capability of its first user
     for proxy in declared_order(config):
         settings = settings_for(proxy)
+        if settings.parent is not None:
+            _check_rule_inheritance(config, proxy, settings.parent, inheriting)
         settings.req_program = program_of(settings.request_rules) + program_of(settings.redirect_rules)
         settings.res_program = program_of(settings.response_rules)
         _errorfiles(config, proxy, settings)
@@ -144,6 +148,18 @@ def finish_http(config: Config) -> None:
             settings.servers_by_cookie = tuple(proxy.servers)
         if proxy.mode != MODE_HTTP and not proxy.disabled:
             _tcp_mode_warnings(config, proxy, settings)
+
+
+def _check_rule_inheritance(config: Config, proxy: Proxy, parent: Any, inheriting: dict[Any, int]) -> None:
+    """HAProxy: a defaults section with rules serves frontends or backends, not both, and no listen."""
+    if proxy.caps == 3:
+        message = "a listen section cannot inherit from a defaults section defining TCP/HTTP rules."
+    elif inheriting.setdefault(parent, proxy.caps) != proxy.caps:
+        message = (f"frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP "
+                   f"rules (defaults section at {parent[2]}).")  # fmt: skip
+    else:
+        return
+    config.diagnostics.append(Diagnostic("ALERT", message, proxy.loc, LOC_PARSING_TIGHT))
 
 
 def _errorfiles(config: Config, proxy: Proxy, settings: Any) -> None:

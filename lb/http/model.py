@@ -59,6 +59,7 @@ class CaptureSlot:
 @dataclass
 class HttpSettings:
     owner: tuple[str, str, Any]  # (section, name, loc) of the proxy these settings belong to
+    parent: tuple[str, str, Any] | None = None  # the defaults section it inherited rules from, if any
     acls: dict[str, Any] = field(default_factory=dict)  # name -> lb.http.acl.Acl
     acl_locs: dict[str, Any] = field(default_factory=dict)  # name -> Location of its first line
     request_rules: list[Any] = field(default_factory=list)  # lb.http.rules.Rule, defaults' first
@@ -89,6 +90,8 @@ def settings_for(proxy: Any) -> HttpSettings:
         settings = HttpSettings(owner=key)
         proxy.areas[AREA] = settings
     elif settings.owner != key:
+        if settings.request_rules or settings.response_rules:
+            settings.parent = settings.owner
         settings.owner = key
         settings.acls, settings.acl_locs = {}, {}
         settings.req_captures, settings.res_captures = [], []
