@@ -18,6 +18,7 @@ import time
 import lb.config
 from lb import pidfile
 from lb.config.model import Config
+from lb.config.validate import has_listener
 from lb.errors import EXIT_CONFIG_ERROR, EXIT_GENERIC, EXIT_NOT_RUNNING, EXIT_OK, LbError
 from lb.generation import worker_count
 from lb.listeners import ListenerSet
@@ -48,16 +49,11 @@ def load_checked(paths: list[str], quiet: bool = False) -> Config | None:
 
 
 def print_diagnostics(config: Config) -> None:
-    try:
-        from lb.config.diagnostics import format_diagnostic
-    except ImportError:  # the formatting module is optional for a bare start
-        format_diagnostic = None
-    for diag in config.diagnostics:
-        if format_diagnostic is not None:
-            print(format_diagnostic(diag, os.getpid()), file=sys.stderr)
-        else:
-            where = f"parsing [{diag.loc}] : " if diag.loc else ""
-            print(f"[{diag.severity}] config : {where}{diag.message}", file=sys.stderr)
+    """Every alert and warning, exactly as `lbctl check` (and `haproxy -c`) prints them."""
+    from lb.config.diagnostics import diagnostic_lines
+
+    for line in diagnostic_lines(config, os.getpid()):
+        print(line, file=sys.stderr)
 
 
 # -- start -----------------------------------------------------------------------
@@ -67,6 +63,9 @@ def start(paths: list[str], foreground: bool, log_format: str | None) -> int:
     config = load_checked(paths)
     if config is None:
         error("the configuration has errors (see above); not starting.")
+        return EXIT_CONFIG_ERROR
+    if not has_listener(config):
+        error("the configuration has no listener (no enabled frontend with a 'bind'); not starting.")
         return EXIT_CONFIG_ERROR
     running = pidfile.read(config.global_.pidfile or "")
     if running:

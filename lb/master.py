@@ -21,6 +21,7 @@ from typing import Any, Callable
 import lb.config
 from lb import pidfile
 from lb.config.model import Config
+from lb.config.validate import has_listener
 from lb.errors import EXIT_BOOT_ERROR, HaltServer
 from lb.generation import ACTIVE, STARTING, STOPPING, Generation, worker_count
 from lb.listeners import ListenerSet
@@ -151,8 +152,10 @@ class Master:
         config = lb.config.load(self.paths)
         for diag in config.diagnostics:
             self.log.warning("config", severity=diag.severity, message=diag.message, where=str(diag.loc or ""))
-        if config.alerts:
-            self.log.error("reload aborted", errors=len(config.alerts), keeping_generation=number)
+        problems = [d for d in config.alerts if d.loc is not None] or config.alerts
+        if problems or not has_listener(config):
+            self.log.error("reload aborted", errors=len(problems) or 1, keeping_generation=number,
+                           reason="configuration errors" if problems else "no listener")  # fmt: skip
             return
         errors = self.listeners.prepare(config, worker_count(config))
         if errors:
