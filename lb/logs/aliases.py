@@ -236,7 +236,7 @@ def _tsc_part(alias: Alias, opts: int, mode: str) -> Part:
 
 
 def _string_list(values: Any) -> list[str]:
-    return [v.decode("latin-1") if isinstance(v, bytes) else (v or "") for v in values]
+    return [v.decode("latin-1") if v.__class__ is bytes else (v or "") for v in values]
 
 
 def _hdrs_part(alias: Alias, opts: int) -> Part:
@@ -245,8 +245,11 @@ def _hdrs_part(alias: Alias, opts: int) -> Part:
     def captures(values: Any) -> str:
         if values is None:  # no capture configured: nothing, not even braces
             return ""
-        encoded = (encode_header(v) for v in _string_list(values))
-        inner = "|".join(escape_rfc5424(v) for v in encoded) if escape else "|".join(encoded)
+        if len(values) == 1 and values[0].__class__ is str and not escape:  # the usual single capture
+            inner = encode_header(values[0])
+        else:
+            encoded = [encode_header(v) for v in _string_list(values)]
+            inner = "|".join([escape_rfc5424(v) for v in encoded] if escape else encoded)
         return f'"{{{inner}}}"' if quote else f"{{{inner}}}"
 
     return Part(f"{{p}}caps(r.{alias.field})", {"caps": captures}, maybe_empty=True)
