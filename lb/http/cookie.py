@@ -28,7 +28,8 @@ _FLAGS = {"indirect": "indirect", "nocache": "nocache", "postonly": "postonly", 
 
 def _seconds(word: str, text: str | None) -> int:
     if not text:
-        raise ValueError(f"'{word}' expects <{'idletime' if word == 'maxidle' else 'lifetime'}> in seconds as argument.")
+        what = "idletime" if word == "maxidle" else "lifetime"
+        raise ValueError(f"'{word}' expects <{what}> in seconds as argument.")
     units = {"us": 0, "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
     digits = len(text) - len(text.lstrip("0123456789"))
     unit = text[digits:] or "s"

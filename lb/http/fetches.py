@@ -285,10 +285,18 @@ for _dir, _prefix in ((USE_REQ, "req."), (USE_RES, "res.")):
     FETCHES[f"{_prefix}fhdr_cnt"] = FetchDef(f"{_prefix}fhdr_cnt", "int", _dir, _count(_dir, True), 0, 1)
     FETCHES[f"{_prefix}hdr_val"] = FetchDef(f"{_prefix}hdr_val", "int", _dir, _converted(_hdr(_dir), to_int), 0, 2)
     FETCHES[f"{_prefix}hdr_ip"] = FetchDef(f"{_prefix}hdr_ip", "ip", _dir, _converted(_hdr(_dir), to_ip), 0, 2)
-FETCHES["hdr"] = FetchDef("hdr", "str", USE_REQ, _hdr(USE_REQ), 0, 2)  # res.hdr in responses: see resolve()
+# In rule values of http-response rules `hdr` reads the response (lb.http.sample).
+FETCHES["hdr"] = FetchDef("hdr", "str", USE_REQ, _hdr(USE_REQ), 0, 2)
 for _old in ("hdr_cnt", "hdr_val", "hdr_ip"):
     FETCHES[_old] = FETCHES[f"req.{_old}"]
-FETCHES["res.ver"] = FetchDef("res.ver", "str", USE_RES, lambda a: _single(lambda txn: txn.response.version
-                                                                           if txn.response else None), 0, 0)  # fmt: skip
-FETCHES["status"] = FetchDef("status", "int", USE_RES, lambda a: _single(lambda txn: txn.response.status
-                                                                         if txn.response else None), 0, 0)  # fmt: skip
+
+
+def _response_field(field: str) -> Builder:
+    def build(args: list[str]) -> tuple[One, All]:
+        return _single(lambda txn: getattr(txn.response, field) if txn.response is not None else None)
+
+    return build
+
+
+FETCHES["res.ver"] = FetchDef("res.ver", "str", USE_RES, _response_field("version"))
+FETCHES["status"] = FetchDef("status", "int", USE_RES, _response_field("status"))

@@ -28,11 +28,11 @@ def load(tmp_path: Path, text: str, head: str = HEAD, name: str = "t.cfg") -> Co
 
 
 def messages(config: Config, severity: str | None = None) -> list[str]:
-    """Diagnostics as `haproxy -c` prints them after the pid part ("config : ...")."""
+    """Diagnostics as `haproxy -c` prints them, after "config : "."""
     out = []
     for d in config.diagnostics:
         if severity is None or d.severity == severity:
-            out.append(format_diagnostic(d, 1).split(" : ", 1)[1])
+            out.append(format_diagnostic(d, 1).split(" : config : ", 1)[1])
     return out
 
 

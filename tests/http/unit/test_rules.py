@@ -146,7 +146,8 @@ def test_return_file_and_errorfile_payloads(tmp_path: Path) -> None:
     rules = (f"    http-request return content-type text/plain file {tmp_path}/body.txt if {{ path /f }}\n"
              f"    http-request return status 200 errorfile {tmp_path}/e.http\n")  # fmt: skip
     verdict, _t = run(tmp_path, rules, txn("/f"))
-    assert verdict.reply.render() == b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\ncontent-type: text/plain\r\n\r\nfrom file"
+    assert verdict.reply.render() == (b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\ncontent-type: text/plain\r\n\r\n"
+                                      b"from file")
     verdict, _t = run(tmp_path, rules, txn("/e"))
     assert verdict.reply.render() == b"HTTP/1.0 503 Busy\r\nx-y: z\r\n\r\nbusy\n" and verdict.reply.close
 
