@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from lb.logs import dates, syslog
-from lb.logs.aliases import OPT_ESC, OPT_HEXA, OPT_MANDATORY, OPT_QUOTE
+from lb.logs.aliases import ALIASES, OPT_ESC, OPT_HEXA, OPT_MANDATORY, OPT_QUOTE
 from lb.logs.encoding import decode
 from lb.logs.logformat import STYLES, Node, parse_format
 from lb.logs.record import LogRecord
@@ -295,8 +295,6 @@ def parse_line(text: str, formats: tuple[str, ...] = ()) -> ParsedLine | None:
 
 def record_as_dict(parsed: ParsedLine) -> dict[str, Any]:
     """JSON-ready fields of a parsed line: header, then the record attributes the format carries."""
-    from lb.logs.aliases import ALIASES
-
     out: dict[str, Any] = {"style": parsed.style}
     header = parsed.header
     for key in ("timestamp", "hostname", "tag", "pid", "facility", "level"):

@@ -150,8 +150,8 @@ def exchange(payload: bytes) -> Callable[[int], None]:
                 sock.shutdown(socket.SHUT_WR)
                 while sock.recv(65536):
                     pass
-            except ConnectionResetError:
-                pass  # HAProxy resets a client whose data it never read (NOSRV)
+            except OSError:  # ECONNRESET, ENOTCONN: HAProxy resets a client whose data it never read (NOSRV)
+                pass
 
     return run
 
