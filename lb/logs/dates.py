@@ -17,6 +17,7 @@ import time
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTH_NUMBER = {name: i + 1 for i, name in enumerate(MONTHS)}
+_MILLIS = tuple(f".{ms:03d}" for ms in range(1000))  # formatting three digits costs more than a lookup
 
 
 def split_time(epoch: float) -> tuple[int, int]:
@@ -25,8 +26,11 @@ def split_time(epoch: float) -> tuple[int, int]:
     Rounding to the microsecond first keeps a date parsed back from `.984`
     (stored as ...983999) printing `.984` again.
     """
-    micros = round(epoch * 1_000_000)
-    return micros // 1_000_000, (micros % 1_000_000) // 1000
+    second = int(epoch)
+    micros = round((epoch - second) * 1_000_000)
+    if micros >= 1_000_000:  # .9999996 rounds up into the next second
+        return second + 1, 0
+    return second, micros // 1000
 
 
 def _calendar(tm: time.struct_time) -> str:
@@ -54,7 +58,7 @@ class LocalMillis:
         if second != self._second:
             self._prefix = _calendar(time.localtime(second))
             self._second = second
-        return f"{self._prefix}.{millis:03d}"
+        return self._prefix + _MILLIS[millis]
 
 
 class GmtSeconds:

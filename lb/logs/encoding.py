@@ -33,7 +33,10 @@ def _hex(match: re.Match[str]) -> str:
 
 def encode_url(text: str) -> str:
     """Request line and its parts: `"` -> `#22`, `#` -> `#23`, non-printables -> `#XX`."""
-    return _URL_UNSAFE.sub(_hex, text) if _URL_UNSAFE.search(text) else text
+    # Three C-speed scans decide the common case faster than a regex search.
+    if text.isascii() and text.isprintable() and '"' not in text and "#" not in text:
+        return text
+    return _URL_UNSAFE.sub(_hex, text)
 
 
 def encode_header(text: str) -> str:
