@@ -259,6 +259,8 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def run(options: Options, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """`lbctl logs`: read until the source ends (or SIGINT/SIGTERM), return the exit status."""
     stdin, out = stdin or sys.stdin, stdout or sys.stdout
+    if hasattr(out, "reconfigure"):  # a line read with surrogateescape goes out byte for byte
+        out.reconfigure(errors="surrogateescape")
     keep = Filter.from_options(options)
     summary = Summary() if options.summary else None
     colour = not options.json and hasattr(out, "isatty") and out.isatty()

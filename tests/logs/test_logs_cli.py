@@ -157,3 +157,10 @@ def test_percentile_nearest_rank() -> None:
     values = list(range(1, 101))
     assert (percentile(values, 50), percentile(values, 90), percentile(values, 99)) == (50, 90, 99)
     assert percentile([7], 99) == 7 and percentile([], 50) == 0
+
+
+def test_undecodable_bytes_pass_through(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.log"
+    path.write_bytes(b"garbage \xff\xfe line\n" + scenario("http_deny")["lines"][0].encode() + b"\n")
+    result = subprocess.run([*LBCTL, "--file", str(path)], capture_output=True, timeout=60, env=ENV)
+    assert result.returncode == 0 and result.stdout == path.read_bytes()
