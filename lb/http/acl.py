@@ -64,8 +64,19 @@ class Acl:
         return False
 
     def matcher(self, direction: int) -> Test:
-        """A test for rules of `direction`: terms that cannot work there never match."""
-        return lambda txn: self.match_any(txn, direction)
+        """A test for rules of `direction`: terms that cannot work there never match.
+
+        The closure reads the live term list: an `acl` line with the same
+        name written after the rule still counts, as in HAProxy."""
+        terms = self.terms
+
+        def match(txn: Any) -> bool:
+            for test, use, _kw in terms:
+                if use & direction and test(txn):
+                    return True
+            return False
+
+        return match
 
 
 def parse_term(words: list[str], read_file: Callable[[str], list[tuple[int, str]]] | None = None
@@ -179,6 +190,16 @@ def _make_test(compiled: Fetch, patterns: PatternSet) -> Test:
     if method != "bool" and not len(patterns):
         return lambda txn: False
     match, convert = patterns.compile(), value_converter(method, compiled.type)
+    one = getattr(every, "one", None)  # set by fetches._single: at most one value, no list needed
+    if one is not None:
+
+        def test_one(txn: Any) -> bool:
+            value = one(txn)
+            if value is not None and convert is not None:
+                value = convert(value)
+            return value is not None and match(value)
+
+        return test_one
     if convert is None:
 
         def test(txn: Any) -> bool:

@@ -73,7 +73,5 @@ def add_forwarded_for(txn: Any, frontend: Any, backend: Any) -> None:
 
 
 def _ff(proxy: Any) -> ForwardFor | None:
-    if proxy is None:
-        return None
-    settings = proxy.areas.get(AREA)
+    settings = proxy.areas.get(AREA) if proxy is not None else None
     return settings.forwardfor if settings is not None else None

@@ -18,6 +18,7 @@ the 4th character, is lb.http.persist_response.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 SPHT = " \t"
@@ -80,13 +81,19 @@ def request_cookie(cfg: Any, request: Any, servers: list[Any], is_up: Callable[[
     in declaration order, `persist` its `option persist`, `now` the wall
     clock in seconds (for maxidle/maxlife)."""
     state = CookieTxn()
+    decide = _Decider(cfg, state, servers, is_up, persist, now)
     headers = request.headers
     i = 0
     while i < len(headers):
         name, value = headers[i]
         if len(name) == 6 and name.lower() == "cookie":
-            scan = _Scan(value, cfg, state, servers, is_up, persist, now)
-            new_value = scan.run()
+            if _SIMPLE.match(value):
+                if cfg.name not in value:
+                    i += 1
+                    continue  # nothing of ours and nothing to normalize
+                new_value = _simple_header(value, cfg, decide)
+            else:
+                new_value = _Scan(value, cfg, decide).run()
             if new_value is None:
                 del headers[i]
                 continue
@@ -138,13 +145,104 @@ def delete_value(buf: list[str], start: int, end: int, from_: int, next_: int) -
     return prev - next_, from_
 
 
-class _Scan:
-    """One Cookie header being examined (the C function's locals as fields)."""
+_NAME = r'[^\s;=,"$][^\s;=,"]*'
+_VALUE = r'[^\s;,"]*'
+_SIMPLE = re.compile(rf"{_NAME}={_VALUE}(?:; *{_NAME}={_VALUE})*\Z")
 
-    def __init__(self, value: str, cfg: Any, state: CookieTxn, servers: list[Any],
-                 is_up: Callable[[Any], bool], persist: bool, now: int) -> None:  # fmt: skip
-        self.buf, self.cfg, self.state = list(value), cfg, state
-        self.servers, self.is_up, self.persist, self.now = servers, is_up, persist, now
+
+def _simple_header(value: str, cfg: Any, decide: "_Decider") -> str | None:
+    """The result of _Scan for the usual `a=1; b=2` shape, without the
+    character-by-character port: same bytes (kept separators stay as sent, a
+    removed run leaves `; `), checked against _Scan by the unit tests."""
+    out: list[str] = []
+    removed = False  # our cookies were just removed: the next kept one joins with "; "
+    for part in value.split(";"):
+        text = part.lstrip(" ")
+        name, _eq, val = text.partition("=")
+        if name == cfg.name:
+            delim = decide.server_part(val)
+            if cfg.mode == "insert" and cfg.indirect:
+                removed = True
+                continue
+            if cfg.mode == "prefix" and delim != len(val):
+                text = f"{name}={val[delim + 1:]}"
+                part = part[: len(part) - len(part.lstrip(" "))] + text
+        if not out:
+            out.append(text if removed else part)
+        else:
+            out.append("; " + text if removed else ";" + part)
+        removed = False
+    return "".join(out) if out else None
+
+
+class _Decider:
+    """Which server a persistence cookie value names, with HAProxy's flags and dates."""
+
+    def __init__(self, cfg: Any, state: CookieTxn, servers: list[Any], is_up: Callable[[Any], bool],
+                 persist: bool, now: int) -> None:  # fmt: skip
+        self.cfg, self.state, self.servers = cfg, state, servers
+        self.is_up, self.persist, self.now = is_up, persist, now
+
+    def server_part(self, value: str) -> int:
+        """Examine one value; return where its server part ends (0: nothing usable)."""
+        state = self.state
+        if self.cfg.mode == "prefix":
+            delim = value.find(COOKIE_DELIM)
+            delim = len(value) if delim < 0 else delim
+        else:
+            delim = self._dates(value)
+        delim = self._expire(delim)
+        server = None
+        if delim and state.server is None:
+            server = self._server(value[:delim])
+        # HAProxy tests `flags & (TX_CK_DOWN|TX_CK_EXPIRED|TX_CK_OLD)`, which covers
+        # every flag value: only a cookie seen first turns into I (or U).
+        if server is None and state.client_flag == "N":
+            state.client_flag = "U" if state.server is not None else "I"
+        return delim
+
+    def _dates(self, text: str) -> int:
+        state = self.state
+        bar = text.find(COOKIE_DELIM_DATE)
+        if bar < 0:
+            return len(text)
+        if len(text) - (bar + 1) >= 5 and b64tos30(text[bar + 1 :]) > 0:
+            state.last_date = b64tos30(text[bar + 1 :]) << 2
+        second = text.find(COOKIE_DELIM_DATE, bar + 1)
+        if second >= 0 and len(text) - second > 5 and b64tos30(text[second + 1 :]) > 0:
+            state.first_date = b64tos30(text[second + 1 :]) << 2
+        return bar
+
+    def _expire(self, delim: int) -> int:
+        cfg, state, now = self.cfg, self.state, self.now
+        if state.first_date and cfg.maxlife and (now - state.first_date > cfg.maxlife
+                                                 or state.first_date - now > DAY):  # fmt: skip
+            state.client_flag, state.first_date, state.last_date = "O", 0, 0
+            return 0
+        if state.last_date and cfg.maxidle and (now - state.last_date > cfg.maxidle
+                                                or state.last_date - now > DAY):  # fmt: skip
+            state.client_flag, state.first_date, state.last_date = "E", 0, 0
+            return 0
+        return delim
+
+    def _server(self, value: str) -> Any:
+        state = self.state
+        for server in self.servers:
+            if server.cookie and server.cookie == value:
+                up = self.is_up(server)
+                if up or self.persist:
+                    state.client_flag = "V" if up else "D"
+                    state.server, state.direct = server, True
+                    return server
+                state.client_flag = "D"
+        return None
+
+
+class _Scan:
+    """One Cookie header examined like HAProxy's C loop (its locals as fields)."""
+
+    def __init__(self, value: str, cfg: Any, decide: _Decider) -> None:
+        self.buf, self.cfg, self.decide = list(value), cfg, decide
         self.end = len(self.buf)
         self.del_from: int | None = None
         self.preserve = False
@@ -196,7 +294,7 @@ class _Scan:
         if "".join(buf[att_beg:att_end]) != self.cfg.name:
             self.preserve = True
             return next_ + self._flush(prev)
-        delim = self._match_server(val_beg, val_end)
+        delim = val_beg + self.decide.server_part("".join(buf[val_beg:val_end]))
         if self.cfg.mode == "prefix" and delim != val_end:
             del buf[val_beg : delim + 1]  # the server's prefix goes, the application's value stays
             shift = delim + 1 - val_beg
@@ -214,60 +312,3 @@ class _Scan:
         self.end += delta
         self.del_from = None
         return delta
-
-    def _match_server(self, val_beg: int, val_end: int) -> int:
-        """Find the server the value names; return the end of the server part."""
-        buf, cfg, state = self.buf, self.cfg, self.state
-        if cfg.mode == "prefix":
-            delim = val_beg
-            while delim < val_end and buf[delim] != COOKIE_DELIM:
-                delim += 1
-        else:
-            delim = self._dates(val_beg, val_end)
-        delim = self._expire(val_beg, delim)
-        server = None
-        if delim != val_beg and state.server is None:
-            value = "".join(buf[val_beg:delim])
-            server = self._server(value)
-        # HAProxy tests `flags & (TX_CK_DOWN|TX_CK_EXPIRED|TX_CK_OLD)`, which covers
-        # every flag value: only a cookie seen first turns into I (or U).
-        if server is None and state.client_flag == "N":
-            state.client_flag = "U" if state.server is not None else "I"
-        return delim
-
-    def _dates(self, val_beg: int, val_end: int) -> int:
-        buf, state = self.buf, self.state
-        text = "".join(buf[val_beg:val_end])
-        bar = text.find(COOKIE_DELIM_DATE)
-        if bar < 0:
-            return val_end
-        if len(text) - (bar + 1) >= 5 and b64tos30(text[bar + 1 :]) > 0:
-            state.last_date = b64tos30(text[bar + 1 :]) << 2
-        second = text.find(COOKIE_DELIM_DATE, bar + 1)
-        if second >= 0 and len(text) - second > 5 and b64tos30(text[second + 1 :]) > 0:
-            state.first_date = b64tos30(text[second + 1 :]) << 2
-        return val_beg + bar
-
-    def _expire(self, val_beg: int, delim: int) -> int:
-        cfg, state, now = self.cfg, self.state, self.now
-        if state.first_date and cfg.maxlife and (now - state.first_date > cfg.maxlife
-                                                 or state.first_date - now > DAY):  # fmt: skip
-            state.client_flag, state.first_date, state.last_date = "O", 0, 0
-            return val_beg
-        if state.last_date and cfg.maxidle and (now - state.last_date > cfg.maxidle
-                                                or state.last_date - now > DAY):  # fmt: skip
-            state.client_flag, state.first_date, state.last_date = "E", 0, 0
-            return val_beg
-        return delim
-
-    def _server(self, value: str) -> Any:
-        state = self.state
-        for server in self.servers:
-            if server.cookie and server.cookie == value:
-                up = self.is_up(server)
-                if up or self.persist:
-                    state.client_flag = "V" if up else "D"
-                    state.server, state.direct = server, True
-                    return server
-                state.client_flag = "D"
-        return None

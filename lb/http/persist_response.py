@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lb.http.message import split_values
 from lb.http.persist import COOKIE_DELIM, COOKIE_DELIM_DATE, SPHT, CookieTxn, s30tob64
 
 _CACHEABLE_STATUS = frozenset((200, 203, 204, 206, 300, 301, 404, 405, 410, 414, 501))
@@ -146,20 +147,29 @@ def _value_end(value: str, start: int) -> int:
 
 
 def is_cacheable(method: str, response: Any) -> bool:
-    """HAProxy 2.6's view of whether a response may be cached (TX_CACHEABLE)."""
+    """HAProxy 2.6's view of whether a response may be cached (TX_CACHEABLE), in one pass over the headers."""
     cacheable = method in _SAFE_METHODS and response.status in _CACHEABLE_STATUS
-    pragma = response.first("pragma")
-    if pragma is not None and pragma.strip(" \t").lower() == "no-cache":
-        return False
-    fresh = False
-    for value in response.values("cache-control"):
-        low = value.lower()
-        if low == "public":
-            cacheable = True
-        elif low in _NOT_CACHEABLE:
-            cacheable = False
-        elif low.startswith("max-age") or low.startswith("s-maxage"):
+    fresh = validator = pragma_seen = False
+    controls: list[str] = []
+    for name, value in response.headers:
+        key = name.lower()
+        if key == "cache-control":
+            controls.append(value)
+        elif key == "pragma" and not pragma_seen:
+            pragma_seen = True  # HAProxy looks at the first Pragma only
+            if value.strip(" \t").lower() == "no-cache":
+                return False
+        elif key == "expires":
             fresh = True
-    if not fresh and not response.has("expires") and not response.has("etag") and not response.has("last-modified"):
-        return False
-    return cacheable
+        elif key in ("etag", "last-modified"):
+            validator = True
+    for value in controls:
+        for part in split_values(value):
+            low = part.lower()
+            if low == "public":
+                cacheable = True
+            elif low in _NOT_CACHEABLE:
+                cacheable = False
+            elif low.startswith(("max-age", "s-maxage")):
+                fresh = True
+    return cacheable and (fresh or validator)

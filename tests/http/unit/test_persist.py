@@ -232,3 +232,25 @@ def test_keyword_values() -> None:
 def test_cookie_on_a_tcp_backend_warns(tmp_path: Path) -> None:
     config = load(tmp_path, "backend be\n    mode tcp\n    cookie SRV insert\n    server s1 127.0.0.1:9001\n")
     assert "cookie will be ignored for backend 'be' (needs 'mode http')." in messages(config, "WARNING")
+
+
+def test_fast_path_gives_the_same_bytes_and_flags_as_the_port() -> None:
+    """The `a=1; b=2` shortcut in request_cookie must agree with the close port of HAProxy's loop."""
+    import random
+
+    from lb.http.persist import _SIMPLE, CookieTxn, _Decider, _Scan, _simple_header
+
+    rng = random.Random(26)
+    names, values = ["SRVID", "a", "SRVIDX", "b"], ["app01", "app02", "zzz", "", "app01|AAAAB", "app01~abc", "v=1"]
+    for _ in range(2000):
+        count = rng.randint(1, 5)
+        parts = [f"{rng.choice(names)}={rng.choice(values)}" for _ in range(count)]
+        value = parts[0] + "".join(rng.choice([";", "; ", ";  "]) + part for part in parts[1:])
+        assert _SIMPLE.match(value), value
+        for options in ("insert indirect", "insert", "prefix", "rewrite indirect"):
+            config, results = cfg(f"SRVID {options} maxidle 1h"), []
+            for run in (lambda d: _Scan(value, config, d).run(), lambda d: _simple_header(value, config, d)):
+                state = CookieTxn()
+                out = run(_Decider(config, state, SERVERS, lambda s: s.name != "app2", False, NOW))
+                results.append((out, state.flags, state.server, state.direct, state.last_date))
+            assert results[0] == results[1], (value, options)
