@@ -32,7 +32,7 @@ from lb.config.model import (
 from lb.config.registry import KwContext, KwError, global_keyword, keyword, post_parse
 from lb.config.types import parse_server_address
 from lb.logs import syslog
-from lb.logs.logformat import STYLES, TCPLOG, FormatError, compile_format
+from lb.logs.logformat import STYLES, TCPLOG, CompiledFormat, FormatError, compile_format
 from lb.logs.model import KIND_FD, KIND_UDP, KIND_UNIX, SyslogTarget, area_of
 
 FRONTEND_SIDE = ("defaults", "frontend", "listen")
@@ -314,7 +314,7 @@ def _effective_format(config: Config, proxy: Proxy) -> str:
     return proxy.log.format or ""
 
 
-def _compile(config: Config, proxy: Proxy, text: str, loc: Location | None, directive: str):  # noqa: ANN202
+def _compile(config: Config, proxy: Proxy, text: str, loc: Location | None, directive: str) -> CompiledFormat | None:
     try:
         compiled = compile_format(text, proxy.mode)
     except FormatError as exc:
