@@ -22,6 +22,10 @@ Per response, once its headers are parsed (`txn.response` set):
 
 A Verdict here replaces the server's response (deny: 502 with term "PH").
 `cookie_flags(txn)` gives the two cookie characters of %tsc.
+
+`frontend_needs_request()` / `backend_needs_request()` say, once per
+proxy, whether these steps have anything to do; when both are False the
+engine may skip building Request/Response objects altogether.
 """
 
 from __future__ import annotations
@@ -41,6 +45,22 @@ from lb.http.rules import run_rules
 def settings_of(proxy: Any) -> HttpSettings:
     """The finished HttpSettings of a proxy (set by lb.http.keywords at load)."""
     return proxy.areas[AREA]
+
+
+def frontend_needs_request(frontend: Any) -> bool:
+    """True when a frontend's requests must be built as Request objects: it
+    has rules, captures, conditional or dynamic use_backend, or forwardfor.
+    Otherwise the engine may take its raw path up to backend selection
+    (default_backend, or an unconditional use_backend: `select_backend`)."""
+    s = frontend.areas[AREA]
+    return bool(s.req_program or s.res_program or s.req_captures or s.res_captures or s.forwardfor
+                or any(match is not None or fmt is not None for match, _b, fmt in s.switching))  # fmt: skip
+
+
+def backend_needs_request(backend: Any) -> bool:
+    """True when a backend's rules, cookie or forwardfor need the Request/Response objects."""
+    s = backend.areas[AREA]
+    return bool(s.req_program or s.res_program or s.cookie or s.forwardfor)
 
 
 def select_backend(settings: HttpSettings, txn: Any) -> Any:

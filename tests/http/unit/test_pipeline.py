@@ -160,3 +160,13 @@ def test_response_phase_without_cookie_and_http10_response(tmp_path: Path) -> No
     _v, t = through(config, txn("/"), Response(200, "OK", "1.0", [("Set-Cookie", "SRVID=x")]))
     assert pipeline.cookie_flags(t) == "--"
     assert t.response.head_bytes() == b"HTTP/1.0 200 OK\r\nset-cookie: SRVID=x\r\n\r\n"
+
+
+def test_which_proxies_need_request_objects(tmp_path: Path, article) -> None:
+    fe, backends = article.frontends["https_frontend"], article.backends
+    assert pipeline.frontend_needs_request(fe)
+    assert pipeline.backend_needs_request(backends["app_backend"])  # cookie, and forwardfor from defaults
+    config = load(tmp_path, "frontend fe\n    bind 127.0.0.1:8080\n    use_backend be\n    default_backend be\n"
+                            "backend be\n    server s 127.0.0.1:9\n")  # fmt: skip
+    assert not pipeline.frontend_needs_request(config.frontends["fe"])
+    assert not pipeline.backend_needs_request(config.backends["be"])
