@@ -1,0 +1,178 @@
+"""workers.http_rules: heads sent to the server and to the client, byte for byte (worker).
+
+Sessions and backends are small fakes with the attributes the functions
+read (`plan.mode`, `closing`); the txn is the engine's real HttpTxn.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from lb.http.message import Request
+from workers.http_rules import MODE_CLO, MODE_KAL, MODE_SCL, request_head, response_phase, with_close
+from workers.http_txn import HttpTxn
+
+
+def session(mode: int = MODE_KAL, closing: bool = False) -> Any:
+    return SimpleNamespace(plan=SimpleNamespace(mode=mode), closing=closing)
+
+
+def txn(backend_mode: int = MODE_KAL, **fields: Any) -> HttpTxn:
+    t = HttpTxn(0.0, 0.0, 0)
+    t.backend = SimpleNamespace(plan=SimpleNamespace(mode=backend_mode))
+    for name, value in fields.items():
+        setattr(t, name, value)
+    return t
+
+
+RAW = [(b"Host", b"example.com"), (b"Connection", b"keep-alive"), (b"Keep-Alive", b"timeout=5"),
+       (b"Proxy-Connection", b"x"), (b"X-Request-ID", b"Ab1"), (b"CONNECTION", b"close")]  # fmt: skip
+FORWARDED = b"host: example.com\r\nx-request-id: Ab1\r\n"
+
+# (frontend mode, backend mode, client version, upgrade, the connection header lb adds)
+REQUEST_CONNECTION = [
+    (MODE_KAL, MODE_KAL, "1.1", False, b""),
+    (MODE_KAL, MODE_KAL, "1.0", False, b"connection: keep-alive\r\n"),
+    (MODE_SCL, MODE_KAL, "1.1", False, b"connection: close\r\n"),
+    (MODE_KAL, MODE_SCL, "1.1", False, b"connection: close\r\n"),
+    (MODE_KAL, MODE_CLO, "1.0", False, b"connection: close\r\n"),
+    (MODE_CLO, MODE_KAL, "1.1", True, b"connection: upgrade\r\n"),
+    (MODE_KAL, MODE_KAL, "1.1", True, b"connection: upgrade\r\n"),
+]
+
+
+@pytest.mark.parametrize("fe, be, version, upgrade, connection", REQUEST_CONNECTION)
+def test_request_head_raw_path(fe: int, be: int, version: str, upgrade: bool, connection: bytes) -> None:
+    t = txn(be, method=b"GET", url=b"/a?b=1", version=version, upgrade=upgrade)
+    t.raw_headers = list(RAW)
+    head = request_head(session(fe), t)
+    assert head == b"GET /a?b=1 HTTP/" + version.encode() + b"\r\n" + FORWARDED + connection + b"\r\n"
+
+
+@pytest.mark.parametrize("fe, be, version, upgrade, connection", REQUEST_CONNECTION)
+def test_request_head_rules_path_gives_the_same_bytes(fe: int, be: int, version: str, upgrade: bool,
+                                                      connection: bytes) -> None:  # fmt: skip
+    headers = [(n.decode(), v.decode()) for n, v in RAW]
+    t = txn(be, version=version, upgrade=upgrade, request=Request("GET", "/a?b=1", version, headers))
+    head = request_head(session(fe), t)
+    assert head == b"GET /a?b=1 HTTP/" + version.encode() + b"\r\n" + FORWARDED + connection + b"\r\n"
+
+
+def test_request_head_raw_path_appends_engine_headers() -> None:
+    t = txn(method=b"POST", url=b"/", extra_headers=[(b"X-Forwarded-For", b"10.0.0.1")])
+    t.raw_headers = [(b"Host", b"h"), (b"Content-Length", b"2")]
+    assert request_head(session(), t) == (b"POST / HTTP/1.1\r\nhost: h\r\ncontent-length: 2\r\n"
+                                          b"x-forwarded-for: 10.0.0.1\r\n\r\n")  # fmt: skip
+
+
+# -- response ---------------------------------------------------------------------------
+
+
+def respond(headers: list[tuple[bytes, bytes]], server_version: str = "1.1", status: int = 200, reason: bytes = b"OK",
+            sess: Any = None, **fields: Any) -> tuple[bytes, HttpTxn]:  # fmt: skip
+    defaults = dict(keep_alive=True, complete=True, status=status, resp_headers=headers)
+    defaults.update(fields)
+    backend_mode = defaults.pop("backend_mode", MODE_KAL)
+    t = txn(backend_mode, **defaults)
+    head, reply = response_phase(sess or session(), t, server_version, reason)
+    assert reply is None
+    return head, t
+
+
+def test_response_with_length_keeps_alive() -> None:
+    head, t = respond([(b"Content-Type", b"text/plain"), (b"Content-Length", b"5"), (b"Keep-Alive", b"timeout=5"),
+                       (b"Proxy-Connection", b"keep-alive")])  # fmt: skip
+    assert head == b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\n"
+    assert (t.close_after, t.server_close, t.resp_until_close, t.resp_chunked) == (False, False, False, False)
+
+
+def test_response_chunked() -> None:
+    head, t = respond([(b"Transfer-Encoding", b"chunked")])
+    assert head == b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+    assert t.resp_chunked and not t.resp_until_close and not t.close_after
+
+
+def test_response_without_length_is_read_until_close_and_closes_the_client() -> None:
+    head, t = respond([(b"Content-Type", b"text/html")])
+    assert head == b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n"
+    assert t.resp_until_close and t.close_after
+
+
+def test_response_without_body_needs_no_length() -> None:
+    head, t = respond([(b"ETag", b'"x"')], status=304, reason=b"Not Modified", resp_no_body=True)
+    assert head == b'HTTP/1.1 304 Not Modified\r\netag: "x"\r\n\r\n'
+    assert not t.resp_until_close and not t.close_after
+
+
+@pytest.mark.parametrize("version, connection, server_close", [
+    ("1.1", None, False),
+    ("1.1", b"close", True),
+    ("1.1", b"Close", True),
+    ("1.1", b"keep-alive", False),
+    ("1.0", None, True),
+    ("1.0", b"keep-alive", False),
+    ("1.0", b" Keep-Alive ", False),
+    ("1.0", b"close", True),
+])  # fmt: skip
+def test_server_connection_header_is_consumed(version: str, connection: bytes | None, server_close: bool) -> None:
+    headers = [(b"Content-Length", b"0")] + ([(b"Connection", connection)] if connection is not None else [])
+    head, t = respond(headers, server_version=version)
+    # (which version the status line shows for an HTTP/1.0 server is not this test's business)
+    assert head.endswith(b" 200 OK\r\ncontent-length: 0\r\n\r\n") and b"onnection" not in head
+    assert t.server_close is server_close and not t.close_after  # the client side stays open
+
+
+@pytest.mark.parametrize("why", [
+    dict(keep_alive=False),  # the client asked to close
+    dict(complete=False),  # the request body is still coming
+    dict(sess=session(closing=True)),  # the session is closing (soft stop)
+    dict(backend_mode=MODE_CLO),  # option httpclose in the backend
+    dict(sess=session(MODE_CLO)),  # ... or in the frontend
+])  # fmt: skip
+def test_response_connection_close(why: dict[str, Any]) -> None:
+    head, t = respond([(b"Content-Length", b"0")], **why)
+    assert head == b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    assert t.close_after
+
+
+def test_server_close_mode_keeps_the_client_alive() -> None:
+    head, t = respond([(b"Content-Length", b"0")], backend_mode=MODE_SCL)
+    assert head == b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n" and not t.close_after
+
+
+def test_http10_client_kept_alive_is_told_so() -> None:
+    head, t = respond([(b"Content-Length", b"2")], server_version="1.1", version="1.0")
+    assert head == b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\n"
+    assert not t.close_after
+
+
+def test_switching_protocols_keeps_upgrade() -> None:
+    head, t = respond([(b"Upgrade", b"websocket"), (b"Connection", b"Upgrade"), (b"Sec-WebSocket-Accept", b"s3pP")],
+                      status=101, reason=b"Switching Protocols", upgrade=True, keep_alive=False)  # fmt: skip
+    assert head == (b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nsec-websocket-accept: s3pP\r\n"
+                    b"connection: upgrade\r\n\r\n")  # fmt: skip
+    assert not t.close_after
+
+
+# -- with_close -------------------------------------------------------------------------
+
+WITH_CLOSE = [
+    (b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n",
+     b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"),
+    (b"HTTP/1.1 403 Forbidden\r\nContent-Length: 3\r\n\r\nabc",
+     b"HTTP/1.1 403 Forbidden\r\nContent-Length: 3\r\nconnection: close\r\n\r\nabc"),
+    (b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n", None),  # has one: unchanged
+    (b"HTTP/1.1 200 OK\r\nCONNECTION: close\r\ncontent-length: 0\r\n\r\n", None),
+    (b"HTTP/1.1 200 OK\r\nx-connection: a\r\n\r\n", b"HTTP/1.1 200 OK\r\nx-connection: a\r\nconnection: close\r\n\r\n"),
+    (b"HTTP/1.1 200 OK\r\n\r\nconnection: in the body",
+     b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nconnection: in the body"),
+    (b"HTTP/1.1 200 OK\r\nno end of head", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("data, expected", WITH_CLOSE)
+def test_with_close(data: bytes, expected: bytes | None) -> None:
+    assert with_close(data) == (data if expected is None else expected)
