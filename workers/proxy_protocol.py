@@ -100,14 +100,16 @@ def _parse_v1(line: str, length: int) -> tuple[int, Address | None, Address | No
         return length, None, None
     if len(words) != 6 or words[1] not in ("TCP4", "TCP6"):
         raise ProxyHeaderError(f"malformed PROXY v1 line {line!r}")
-    try:
-        src_ip, dst_ip = _ip(words[2]), _ip(words[3])
+    family = socket.AF_INET if words[1] == "TCP4" else socket.AF_INET6
+    try:  # inet_pton, as HAProxy: a TCP4 line must carry IPv4 addresses, TCP6 IPv6 ones
+        src = socket.inet_ntop(family, socket.inet_pton(family, words[2]))
+        dst = socket.inet_ntop(family, socket.inet_pton(family, words[3]))
         sport, dport = int(words[4]), int(words[5])
-    except ValueError:
+    except (OSError, ValueError):
         raise ProxyHeaderError(f"malformed PROXY v1 line {line!r}") from None
     if not (0 <= sport <= 65535 and 0 <= dport <= 65535):
         raise ProxyHeaderError("PROXY v1 port out of range")
-    return length, (str(src_ip), sport), (str(dst_ip), dport)
+    return length, (src, sport), (dst, dport)
 
 
 def _parse_v2(data: bytes) -> tuple[int, Address | None, Address | None] | None:

@@ -1,13 +1,16 @@
 """Map-based hashing shared by the keyed algorithms (worker).
 
-HAProxy's default `hash-type map-based`: the key's hash modulo the total
-weight of the usable servers picks a slot in a table where each server
-appears `weight` times, so most keys move when the server set changes.
-The string hash is sdbm, HAProxy's default function.
+HAProxy's default `hash-type map-based` (src/lb_map.c): the usable servers'
+weights are divided by their greatest common divisor and laid out in a table
+where each server appears `weight` times, interleaved; a key's hash modulo
+the table size picks the server, so most keys move when the server set
+changes.  When a request carries no key, the same table is walked in turn
+(weighted round robin).  The string hash is sdbm, HAProxy's default.
 """
 
 from __future__ import annotations
 
+from math import gcd
 from typing import Any
 
 from lb.balance.base import Balancer
@@ -20,27 +23,47 @@ def sdbm(data: bytes) -> int:
     return value
 
 
-class MapBased(Balancer):
-    """Base of keyed algorithms; `key_of()` extracts the bytes to hash."""
+def server_map(servers: list[Any], weights: list[int]) -> list[Any]:
+    """The interleaved table of recalc_server_map() for GCD-reduced weights."""
+    divisor = 0
+    for weight in weights:
+        divisor = gcd(divisor, weight)
+    reduced = [weight // divisor for weight in weights]
+    total = sum(reduced)
+    scores = [0] * len(servers)
+    table = []
+    for _ in range(total):
+        best, best_value = 0, -1
+        for i, weight in enumerate(reduced):
+            scores[i] += weight
+            value = (scores[i] + total) // total
+            if value > best_value:
+                best, best_value = i, value
+        table.append(servers[best])
+        scores[best] -= total
+    return table
 
-    fallback_roundrobin = True  # HAProxy: url_param and hdr fall back when the key is missing
+
+class MapBased(Balancer):
+    """Base of keyed algorithms; `key_of()` gives the key's 32-bit hash, or None."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._cache_key: tuple = ()
         self._map: list[Any] = []
 
-    def key_of(self, key: Any) -> bytes | None:
+    def key_of(self, key: Any) -> int | None:
         raise NotImplementedError
 
     def choose(self, servers: list[Any], key: Any) -> Any:
-        data = self.key_of(key) if key is not None else None
-        position = self.count_pick()
-        if data is None:
-            return servers[position % len(servers)]
         weight = self.shm.srv_weight
-        cache_key = tuple(s.index for s in servers) + tuple(weight[s.index] for s in servers)
+        weights = [weight[s.index] for s in servers]
+        cache_key = (servers, weights)
         if cache_key != self._cache_key:
-            self._map = [s for s in servers for _ in range(weight[s.index])]
+            self._map = server_map(servers, weights)
             self._cache_key = cache_key
-        return self._map[sdbm(data) % len(self._map)]
+        position = self.count_pick()
+        hashed = self.key_of(key) if key is not None else None
+        if hashed is None:
+            return self._map[position % len(self._map)]
+        return self._map[hashed % len(self._map)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from lb.balance.base import algorithm
-from lb.balance.hashing import MapBased
+from lb.balance.hashing import MapBased, sdbm
 
 
 @algorithm("hdr")
@@ -19,9 +19,10 @@ class Header(MapBased):
             return "requires a header name: 'balance hdr(<name>)'"
         return None
 
-    def key_of(self, key: Any) -> bytes | None:
+    def key_of(self, key: Any) -> int | None:
+        """HAProxy's get_server_hh(): the first value of the first occurrence."""
         request = key.request
         if request is None:
             return None
-        value = request.header(self.params[0])
-        return value.encode() if value else None
+        value = request.first_value(self.params[0])
+        return sdbm(value.encode("latin-1")) if value else None

@@ -20,7 +20,8 @@ class LeastConn(Balancer):
         best_load = 0.0
         for server in servers:
             inflight = shm.server_conns(server.index) + shm.server_queued(server.index)
-            load = (inflight + 1) / weight[server.index]
+            # an idle server sorts first whatever its weight (lb_fwlc's key is 0 then)
+            load = (inflight + 1) / weight[server.index] if inflight else 0.0
             if not best or load < best_load:
                 best, best_load = [server], load
             elif load == best_load:

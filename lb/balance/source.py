@@ -11,8 +11,13 @@ from lb.balance.hashing import MapBased
 
 @algorithm("source")
 class Source(MapBased):
-    def key_of(self, key: Any) -> bytes | None:
+    def key_of(self, key: Any) -> int | None:
+        """HAProxy's get_server_sh(): the address's 32-bit big-endian words XORed."""
         try:
-            return ipaddress.ip_address(key.client_ip).packed
+            packed = ipaddress.ip_address(key.client_ip).packed
         except ValueError:
-            return key.client_ip.encode()
+            return None
+        value = 0
+        for offset in range(0, len(packed), 4):
+            value ^= int.from_bytes(packed[offset : offset + 4], "big")
+        return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lb.balance.base import algorithm
-from lb.balance.hashing import MapBased
+from lb.balance.hashing import MapBased, sdbm
 
 
 @algorithm("uri")
@@ -30,7 +30,7 @@ class Uri(MapBased):
         self.length = int(words[words.index("len") + 1]) if "len" in words else 0
         self.depth = int(words[words.index("depth") + 1]) if "depth" in words else 0
 
-    def key_of(self, key: Any) -> bytes | None:
+    def key_of(self, key: Any) -> int | None:
         request = key.request
         if request is None:
             return None
@@ -41,4 +41,4 @@ class Uri(MapBased):
             uri = "/".join(uri.split("/")[: self.depth + 1])
         if self.length:
             uri = uri[: self.length]
-        return uri.encode()
+        return sdbm(uri.encode())

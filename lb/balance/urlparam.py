@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from lb.balance.base import algorithm
-from lb.balance.hashing import MapBased
+from lb.balance.hashing import MapBased, sdbm
 
 
 @algorithm("url_param")
@@ -21,7 +21,7 @@ class UrlParam(MapBased):
             return f"unexpected argument '{params[1]}'"
         return None
 
-    def key_of(self, key: Any) -> bytes | None:
+    def key_of(self, key: Any) -> int | None:
         request = key.request
         if request is None or not request.query:
             return None
@@ -29,5 +29,5 @@ class UrlParam(MapBased):
         for pair in request.query.split("&"):
             pname, sep, value = pair.partition("=")
             if pname == name and sep:
-                return value.encode()
+                return sdbm(value.encode())
         return None

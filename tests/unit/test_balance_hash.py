@@ -133,9 +133,6 @@ def test_hdr_missing_or_empty_falls_back_to_round_robin(headers: list[tuple[str,
     assert picks(b, 4, http_key("/", headers)) == ["s1", "s2", "s3", "s1"]
 
 
-@pytest.mark.xfail(strict=True, reason="balance hdr hashes the last value of the last occurrence; "
-                                       "HAProxy (get_server_hh, http_find_header full=0) hashes the first value "
-                                       "of the first occurrence")  # fmt: skip
 @pytest.mark.parametrize("headers", [
     [("x-user", "alice, carol")],
     [("x-user", "alice"), ("x-user", "carol")],
@@ -168,8 +165,6 @@ def test_source_spreads_clients() -> None:
     assert len({b.pick(tcp_key(f"192.0.2.{i}")).name for i in range(40)}) == 3
 
 
-@pytest.mark.xfail(strict=True, reason="balance source hashes sdbm(address); HAProxy (get_server_sh) XORs the "
-                                       "address's 32-bit big-endian words and takes map[h % total weight]")  # fmt: skip
 def test_source_maps_clients_as_haproxy() -> None:
     servers, shm = _three()
     b = balancer("source", servers, shm)
@@ -187,10 +182,6 @@ def test_source_maps_clients_as_haproxy() -> None:
 # -- HAProxy's map with unequal weights -------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="MapBased groups each server's weight together and does not divide the "
-                                       "weights by their GCD; HAProxy's recalc_server_map interleaves "
-                                       "(weights 2,3 -> s1,s2,s1,s2,s2) and init_server_map divides by the GCD "
-                                       "(weights 2,2 -> s1,s2)")  # fmt: skip
 @pytest.mark.parametrize("weights", [[2, 3], [2, 2], [4, 2, 2]])
 def test_weighted_map_is_haproxys(weights: list[int]) -> None:
     servers = make_servers(weights)
@@ -208,8 +199,6 @@ def test_haproxy_map_model() -> None:
     assert names(haproxy_map(make_servers([3, 1]))) == ["s1", "s1", "s1", "s2"]
 
 
-@pytest.mark.xfail(strict=True, reason="keyed algorithms fall back to an unweighted rotation; HAProxy falls back "
-                                       "to map_get_server_rr, round robin over the weighted map")  # fmt: skip
 def test_fallback_round_robin_is_weighted() -> None:
     servers = make_servers([3, 1])
     b = balancer("url_param", servers, make_table(servers), params=["user"])

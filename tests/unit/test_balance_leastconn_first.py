@@ -53,8 +53,6 @@ def test_leastconn_follows_runtime_weight() -> None:
     assert picks(b, 1) == ["s1"]
 
 
-@pytest.mark.xfail(strict=True, reason="leastconn: an idle server must sort first whatever its weight "
-                                       "(HAProxy lb_fwlc key is 0 when inflight is 0)")  # fmt: skip
 def test_leastconn_idle_server_first_whatever_the_weights() -> None:
     # HAProxy's key is `inflight ? (inflight+1)*SRV_EWGHT_MAX/eweight : 0` (reference §2):
     # s1 (weight 1, idle) has key 0 and wins over s2 (weight 10, one stream).

@@ -160,16 +160,11 @@ def test_v2_mapped_address_reads_as_inet_ntop_prints_it() -> None:
     assert parse_header(header) == (len(header), ("::ffff:127.0.0.1", 5000), ("::1", 443))
 
 
-@pytest.mark.xfail(strict=True, reason="v1 parsing returns str(ipaddress) ('::ffff:7f00:1' on Python 3.11) "
-                                       "for a mapped address; v2 parsing and HAProxy give inet_ntop's "
-                                       "'::ffff:127.0.0.1'")  # fmt: skip
 def test_v1_mapped_address_reads_as_inet_ntop_prints_it() -> None:
     line = b"PROXY TCP6 ::ffff:127.0.0.1 ::1 5000 443\r\n"
     assert parse_header(line) == (len(line), ("::ffff:127.0.0.1", 5000), ("::1", 443))
 
 
-@pytest.mark.xfail(strict=True, reason="a v1 TCP4 line accepts IPv6 addresses (and TCP6 IPv4 ones); HAProxy "
-                                       "parses TCP4 addresses with inet_pton(AF_INET) and aborts")  # fmt: skip
 @pytest.mark.parametrize("line", [b"PROXY TCP4 ::1 ::1 1 2\r\n", b"PROXY TCP6 1.2.3.4 5.6.7.8 1 2\r\n"])
 def test_v1_family_must_match_the_addresses(line: bytes) -> None:
     with pytest.raises(ProxyHeaderError):
