@@ -104,3 +104,13 @@ def logs(follow: bool, path: str | None, listen: str | None, frontend: str | Non
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     sys.exit(tail.run(options))
+
+
+@main.command()
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds (default: until Ctrl-C).")
+@click.option("--interval", type=float, default=0.5, show_default=True, help="Seconds between demo requests.")
+def demo(duration: float | None, interval: float) -> None:
+    """Run lb in front of three bundled HTTP applications and show the balancing."""
+    from lb.demo import run
+
+    sys.exit(run(duration, interval))

@@ -55,6 +55,7 @@ class Master:
     def run(self) -> int:
         """Run until stopped; returns the exit status."""
         self.install_signals()
+        events.attach_syslog(self.config, self.pid)
         if self.config.global_.pidfile:
             pidfile.write(self.config.global_.pidfile, self.pid)
         try:
@@ -184,6 +185,7 @@ class Master:
         """The new generation is up: retire every older one."""
         generation.state = ACTIVE
         self.config = generation.config
+        events.attach_syslog(generation.config, self.pid)
         set_proctitle(f"master gen {generation.number}")
         for old in self.generations:
             if old is not generation and old.state != STOPPING:

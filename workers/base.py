@@ -44,6 +44,7 @@ class Listener:
         self.accept_proxy = bind.accept_proxy
         self.frontend: FrontendRuntime | None = None
         self.session_class: Any = None
+        self.tls: Any = None  # ssl.SSLContext for `bind ... ssl crt ...`
         self.active = False
 
 
@@ -62,6 +63,7 @@ class Worker:
         self.stopping = False
         self.paused = False
         self.scratch = memoryview(bytearray(65536))  # shared read buffer of every session
+        self.request_counter = 0  # %rt: streams (TCP) or requests (HTTP) logged by this worker
     # -- boot (child) ------------------------------------------------------
 
     def init_process(self) -> None:
@@ -86,6 +88,10 @@ class Worker:
                 listener.frontend = self.runtime.frontends[listener.frontend_name]
                 listener.frontend.listeners.append(listener)
                 listener.session_class = self.session_class(listener.frontend)
+                if listener.bind.options.get("ssl"):
+                    from lb.http.tls import build_server_context
+
+                    listener.tls = build_server_context(listener.bind)
                 listener.sock.setblocking(False)
             self.set_accepting(True)
             self.heartbeat()
@@ -175,7 +181,7 @@ class Worker:
             except OSError:  # EMFILE, ENFILE, ENOBUFS: leave the rest in the kernel queue for now
                 return
             tune_stream_socket(sock)
-            session_class(self, frontend, sock, peer_address(addr), listener.accept_proxy).start()
+            session_class(self, frontend, sock, peer_address(addr), listener.accept_proxy, listener.tls).start()
 
     def apply_limits(self) -> None:
         """Pause listeners at global or frontend maxconn, resume below (HAProxy semantics)."""

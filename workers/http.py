@@ -26,7 +26,7 @@ from workers.http_flow import FlowControl
 from workers.http_response import ResponseSide
 from workers.http_txn import LAST_CHUNK, HttpTxn, encode_chunk
 from workers.runtime import C_REQ_ERRORS, C_REQUESTS, FrontendRuntime
-from workers.stream import Stream
+from workers.stream import WOULD_BLOCK, Stream
 
 READ = selectors.EVENT_READ
 WRITE = selectors.EVENT_WRITE
@@ -45,8 +45,8 @@ class HeadTooLarge(Exception):
 
 class HttpSession(ResponseSide, FlowControl, Stream):
     def __init__(self, worker: Any, frontend: FrontendRuntime, sock: socket.socket,
-                 peer: tuple[str, int], accept_proxy: bool = False) -> None:  # fmt: skip
-        super().__init__(worker, frontend, sock, peer, accept_proxy)
+                 peer: tuple[str, int], accept_proxy: bool = False, tls: Any = None) -> None:  # fmt: skip
+        super().__init__(worker, frontend, sock, peer, accept_proxy, tls)
         # Per-connection state
         self.parser = httptools.HttpRequestParser(self)
         self.plan = frontend.plan
@@ -89,7 +89,7 @@ class HttpSession(ResponseSide, FlowControl, Stream):
     def read_client(self) -> None:
         try:
             size = self.client.recv_into(self.worker.scratch)
-        except BlockingIOError:
+        except WOULD_BLOCK:
             return
         except OSError:
             self.client_aborted()
@@ -97,6 +97,8 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         if not size:
             self.on_client_eof()
             return
+        if self.ssl and self.client.pending():  # decrypted bytes epoll cannot announce
+            self.loop.call_soon(self.on_client_event, READ)
         data = bytes(self.worker.scratch[:size])
         self.last_client_io = self.loop.now
         if self.tunnel:
@@ -249,17 +251,18 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         txn.status = reply.status
         txn.body = None
         txn.body_size = 0
-        txn.close_after = close or not txn.complete or not txn.keep_alive or self.closing
-        data = http_rules.with_close(reply.data) if txn.close_after else reply.data
-        self.send_client(data)
+        txn.close_after = close or reply.closes or not txn.complete or not txn.keep_alive or self.closing
+        data = reply.render(txn.close_after, txn.version == "1.0", txn.method == b"HEAD")
+        txn.local_data = reply.reply.render() if reply.reply is not None else b""
+        if data:
+            self.send_client(data)
         txn.bytes_out += len(data)
         txn.resp_done = True
         if txn.complete or txn.close_after:
             self.end_txn(txn)
 
     def send_error(self, txn: HttpTxn, status: int, close: bool = False) -> None:
-        reply = http_rules.LocalReply(status, http_rules.error_bytes(self, txn, status), txn.term)
-        self.reply_local(txn, reply, close)
+        self.reply_local(txn, http_rules.error_reply_for(self, txn, status, txn.term), close)
 
     # -- writing to the client ------------------------------------------------------
 
@@ -275,7 +278,7 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         if not self.out:
             try:
                 sent = self.client.send(data)
-            except BlockingIOError:
+            except WOULD_BLOCK:
                 sent = 0
             except OSError:
                 self.client_aborted()
@@ -303,7 +306,7 @@ class HttpSession(ResponseSide, FlowControl, Stream):
             chunk = self.out[0]
             try:
                 sent = self.client.send(chunk)
-            except BlockingIOError:
+            except WOULD_BLOCK:
                 break
             except OSError:
                 self.client_aborted()

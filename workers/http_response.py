@@ -129,6 +129,7 @@ class ResponseSide:
         if conn.owner is not self:
             conn.attach(self, ResponseEvents(self))
         conn.requests += 1
+        http_rules.server_chosen(txn, conn.server)
         txn.sent_at = now = self.loop.now
         conn.send(http_rules.request_head(self, txn))
         self.send_pending_body(txn)
@@ -227,6 +228,7 @@ class ResponseSide:
         txn.response_at = self.loop.now
         txn.status = status
         txn.resp_headers = events.headers
+        txn.reason = events.reason
         txn.resp_no_body = status in NO_BODY_STATUS or txn.method == b"HEAD"
         head, reply = http_rules.response_phase(self, txn, parser.get_http_version(), events.reason)
         if reply is not None:
@@ -244,6 +246,7 @@ class ResponseSide:
 
     def resp_body(self, body: bytes) -> None:
         txn = self.txns[0]
+        txn.resp_payload += len(body)
         if txn.resp_chunked:
             body = encode_chunk(body)
         txn.bytes_out += len(body)
@@ -323,6 +326,9 @@ class ResponseSide:
     def fill_record(self, record: Any, term: str) -> None:
         txn = self.current_txn
         txn.fill_record(record, self.loop.now)
+        record.cookie_flags = http_rules.cookie_flags(txn)
+        self.worker.request_counter += 1
+        record.request_counter = self.worker.request_counter
         record.t_total = txn.idle_ms + record.t_active if self.requests > 1 else record.t_total
         backend, server = txn.backend, txn.server
         record.backend = backend.name if backend is not None else None

@@ -1,33 +1,49 @@
-"""Where the HTTP engine meets lb.http: plans, rules, routing, heads, errors (worker).
+"""Where the HTTP engine meets lb.http: plans, rule phases, heads, replies (worker).
 
 The engine (workers/http.py, workers/http_response.py) calls these
-functions at fixed points of a txn.  What a frontend or backend needs is
-worked out once per worker as a Plan; a proxy without rules takes the raw
-path, where heads are rebuilt straight from httptools' byte tuples and no
-Request object is made.  HAProxy's order: frontend http-request rules,
-use_backend, backend http-request rules, option forwardfor, server.
+functions at fixed points of a txn; they call lb.http.pipeline in
+HAProxy's order: captures and frontend http-request rules, use_backend,
+backend http-request rules, cookie persistence, option forwardfor; then per
+response: http-response rules (backend first) and the cookie.
+
+What a proxy needs is worked out once per worker as a Plan.  A proxy with
+nothing to do takes the raw path: heads are rebuilt straight from
+httptools' byte tuples and no Request/Response object is made.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lb.config.model import MODE_HTTP
+from lb.http import pipeline
+from lb.http.errors import error_reply
+from lb.http.model import AREA
+from lb.http.reply import Reply, connection_header
 
 MODE_KAL, MODE_SCL, MODE_CLO = 0, 1, 2  # keep-alive < server-close < close (HAProxy)
 HOP_BY_HOP = (b"connection", b"keep-alive", b"proxy-connection")
-TE, CL = b"transfer-encoding", b"content-length"
+HOP_BY_HOP_STR = ("connection", "keep-alive", "proxy-connection")
 
 
 class LocalReply:
-    """A response produced by lb itself: deny, redirect, return, or an error."""
+    """A response lb produces itself: a rule's deny, redirect or return, or an error."""
 
-    __slots__ = ("status", "data", "term")
+    __slots__ = ("status", "reply", "term")
 
-    def __init__(self, status: int, data: bytes, term: str) -> None:
+    def __init__(self, status: int, reply: Reply | None, term: str) -> None:
         self.status = status
-        self.data = data
+        self.reply = reply  # None: close without answering (http-request reject)
         self.term = term
+
+    def render(self, closing: bool, client_http10: bool, head_request: bool) -> bytes:
+        reply = self.reply
+        if reply is None:
+            return b""
+        return reply.render(connection_header(reply.http10, closing, client_http10), with_body=not head_request)
+
+    @property
+    def closes(self) -> bool:
+        return self.reply is None or self.reply.close
 
 
 def proxy_mode(conf: Any) -> int:
@@ -39,31 +55,36 @@ def proxy_mode(conf: Any) -> int:
 
 
 class FrontendPlan:
-    def __init__(self, frontend: Any) -> None:
+    def __init__(self, frontend: Any, backends: dict[str, Any]) -> None:
         conf = frontend.conf
         timeouts = conf.timeouts
         self.mode = proxy_mode(conf)
         self.request_timeout = timeouts.http_request or timeouts.client
         self.keepalive_timeout = timeouts.http_keep_alive or timeouts.http_request or timeouts.client
-        self.routed = bool(frontend.use_backends)
-        self.forwardfor = conf.option("forwardfor")
-        self.needs_request = self.routed
+        self.needs_request = pipeline.frontend_needs_request(conf)
+        settings = conf.areas[AREA]
+        self.needs_response = bool(settings.res_program or settings.res_captures)
+        static = None if self.needs_request else pipeline.select_backend(settings, None)
+        self.static_backend = backends.get(static.name) if static is not None else None
 
 
 class BackendPlan:
     def __init__(self, backend: Any) -> None:
         conf = backend.conf
         self.mode = proxy_mode(conf)
-        self.forwardfor = conf.option("forwardfor")
-        self.needs_request = conf.balance.algorithm in ("uri", "url_param", "hdr")
+        self.needs_request = pipeline.backend_needs_request(conf) or \
+            conf.balance.algorithm in ("uri", "url_param", "hdr")  # fmt: skip
+        settings = conf.areas[AREA]
+        self.needs_response = bool(settings.res_program or settings.cookie)
+        self.by_conf = {id(server.conf): server for server in backend.servers}
 
 
 def build_plans(runtime: Any) -> None:
     """Called once per worker after fork."""
-    for frontend in runtime.frontends.values():
-        frontend.plan = FrontendPlan(frontend)
     for backend in runtime.backends.values():
-        backend.plan = BackendPlan(backend)
+        backend.plan = BackendPlan(backend) if AREA in backend.conf.areas else None
+    for frontend in runtime.frontends.values():
+        frontend.plan = FrontendPlan(frontend, runtime.backends) if frontend.is_http else None
 
 
 def keep_server_alive(session: Any, txn: Any) -> bool:
@@ -74,33 +95,54 @@ def keep_server_alive(session: Any, txn: Any) -> bool:
 
 
 def request_phase(session: Any, txn: Any) -> LocalReply | None:
+    """Everything between a parsed request head and choosing a server."""
     plan = session.plan
+    frontend_conf = session.frontend.conf
     if plan.needs_request:
-        txn.build_request(session.facts, session.frontend.conf)
-        session.request = txn.request
-    backend = session.worker.runtime.choose_backend(session.frontend, txn.rules) if plan.routed \
-        else session.frontend.default_backend  # fmt: skip
-    if backend is None or backend.mode != MODE_HTTP:
-        txn.term = "SC"
-        return LocalReply(503, error_bytes(session, txn, 503), "SC")
+        session.request = txn.build_request(session.facts, frontend_conf)
+        verdict = pipeline.request_phase(txn.rules)
+        if verdict is not None:
+            return from_verdict(verdict)
+        chosen = txn.rules.backend
+        backend = session.worker.runtime.backends.get(chosen.name) if chosen is not None else None
+    else:
+        backend = plan.static_backend
+    if backend is None or backend.plan is None:
+        txn.term = "SC"  # HAProxy: no backend to serve the request, 503
+        return error_reply_for(session, txn, 503, "SC")
     txn.backend = backend
-    if backend.plan.needs_request and txn.request is None:
-        session.request = txn.build_request(session.facts, session.frontend.conf)
-    if plan.forwardfor or backend.plan.forwardfor:
-        add_header(txn, b"x-forwarded-for", session.client_ip.encode())
+    if backend.plan.needs_request:
+        if txn.request is None:
+            session.request = txn.build_request(session.facts, frontend_conf)
+        rules = txn.rules
+        rules.backend = backend.conf
+        verdict = pipeline.backend_phase(rules, lambda server: is_usable(backend, server))
+        if verdict is not None:
+            return from_verdict(verdict)
+        persistent = pipeline.persistent_server(rules)
+        if persistent is not None:
+            txn.persist = backend.plan.by_conf.get(id(persistent))
     return None
 
 
-def add_header(txn: Any, name: bytes, value: bytes) -> None:
-    if txn.request is not None:
-        txn.request.add_header(name.decode(), value.decode("latin-1"))
-    else:
-        txn.extra_headers = (txn.extra_headers or []) + [(name, value)]
+def is_usable(backend: Any, server_conf: Any) -> bool:
+    server = backend.plan.by_conf.get(id(server_conf))
+    return server is not None and server.is_usable()
 
 
 def persistent_server(session: Any, txn: Any) -> Any:
-    """The server a persistence cookie names, if usable (else None: balance)."""
-    return None
+    """The server a persistence cookie named, when usable (else None: balance)."""
+    server = txn.persist
+    return server if server is not None and server.is_usable() else None
+
+
+def server_chosen(txn: Any, server: Any) -> None:
+    """The engine connected the txn to `server` (for the response cookie)."""
+    rules = txn.rules
+    if rules is not None:
+        rules.server = server.conf
+        if rules.cookie is not None and txn.persist is not None and server is not txn.persist:
+            rules.cookie.redispatched()
 
 
 def request_head(session: Any, txn: Any) -> bytes:
@@ -115,31 +157,23 @@ def request_head(session: Any, txn: Any) -> bytes:
         connection = None
     if txn.request is not None:
         request = txn.request
-        for name in HOP_BY_HOP:
-            request.del_header(name.decode())
+        for name in HOP_BY_HOP_STR:
+            request.del_header(name)
         if connection:
-            request.add_header("Connection", connection.decode())
+            request.add_header("connection", connection.decode())
         return request.head_bytes()
     parts = [txn.method, b" ", txn.url, b" HTTP/", txn.version.encode(), b"\r\n"]
-    append_raw_headers(parts, txn.raw_headers)
-    if txn.extra_headers:
-        append_raw_headers(parts, txn.extra_headers)
+    for name, value in txn.raw_headers:
+        lower = name.lower()
+        if lower not in HOP_BY_HOP:
+            parts += (lower, b": ", value, b"\r\n")
     if connection:
         parts += (b"connection: ", connection, b"\r\n")
     parts.append(b"\r\n")
     return b"".join(parts)
 
 
-def append_raw_headers(parts: list[bytes], headers: list[tuple[bytes, bytes]]) -> None:
-    """Header lines with lower-case names (HAProxy 2.6 emits them so), hop-by-hop ones left out."""
-    for name, value in headers:
-        lower = name.lower()
-        if lower not in HOP_BY_HOP:
-            parts += (lower, b": ", value, b"\r\n")
-
-
 # -- response ---------------------------------------------------------------------
-
 
 # Response headers the engine acts on: 0 dropped (hop-by-hop), 1 connection,
 # 2 transfer-encoding, 3 content-length.
@@ -148,8 +182,8 @@ _RESPONSE_SPECIAL = {b"connection": 1, b"keep-alive": 0, b"proxy-connection": 0,
 
 
 def response_phase(session: Any, txn: Any, version: str, reason: bytes) -> tuple[bytes, LocalReply | None]:
-    """Frame the response, apply response rules, and build the head for the client
-    (one pass over the raw headers: names lower-cased, hop-by-hop ones dropped)."""
+    """Frame the response, run the response rules, build the head for the client
+    (names lower-cased and hop-by-hop headers dropped, in one pass)."""
     server_close = version == "1.0"
     has_length = False
     lines = []
@@ -173,36 +207,51 @@ def response_phase(session: Any, txn: Any, version: str, reason: bytes) -> tuple
     upgrade = txn.status == 101 and txn.upgrade
     txn.close_after = not upgrade and (not txn.keep_alive or session.closing or txn.resp_until_close
                                        or not txn.complete or max(session.plan.mode, txn.backend.plan.mode) == MODE_CLO)  # fmt: skip
-    if upgrade:
-        lines.append(b"connection: upgrade\r\n")
-    elif txn.close_after:
-        lines.append(b"connection: close\r\n")
-    elif txn.version == "1.0":
-        lines.append(b"connection: keep-alive\r\n")
+    connection = b"upgrade" if upgrade else b"close" if txn.close_after else \
+        b"keep-alive" if txn.version == "1.0" else None  # fmt: skip
+    if session.plan.needs_response or txn.backend.plan.needs_response:
+        return rules_response_head(session, txn, version, reason, connection)
+    if connection:
+        lines.append(b"connection: %s\r\n" % connection)
     return b"HTTP/%s %d %s\r\n%s\r\n" % (version.encode(), txn.status, reason, b"".join(lines)), None
+
+
+def rules_response_head(session: Any, txn: Any, version: str, reason: bytes,
+                        connection: bytes | None) -> tuple[bytes, LocalReply | None]:  # fmt: skip
+    if txn.request is None:
+        session.request = txn.build_request(session.facts, session.frontend.conf)
+    txn.rules.backend = txn.backend.conf
+    response = txn.build_response(version, reason)
+    for name in HOP_BY_HOP_STR:
+        response.del_header(name)
+    verdict = pipeline.response_phase(txn.rules)
+    if verdict is not None:
+        return b"", from_verdict(verdict)
+    if connection:
+        response.add_header("connection", connection.decode())
+    return response.head_bytes(), None
 
 
 def interim_head(status: int, events: Any) -> bytes:
     parts = [b"HTTP/1.1 %d " % status, events.reason, b"\r\n"]
-    append_raw_headers(parts, events.headers)
+    for name, value in events.headers:
+        parts.append(b"%s: %s\r\n" % (name.lower(), value))
     parts.append(b"\r\n")
     return b"".join(parts)
 
 
-# -- errors ---------------------------------------------------------------------------
+def cookie_flags(txn: Any) -> str:
+    return pipeline.cookie_flags(txn.rules) if txn.rules is not None else "--"
 
 
-def error_bytes(session: Any, txn: Any, status: int) -> bytes:
-    """The error response for `status`: the backend's errorfile, the frontend's, or HAProxy's built-in."""
-    from lb.http.errors import error_response
-
-    conf = txn.backend.conf if txn is not None and txn.backend is not None else session.frontend.conf
-    return error_response(conf, status)
+# -- replies ----------------------------------------------------------------------------
 
 
-def with_close(data: bytes) -> bytes:
-    """A complete response with `connection: close` added, when it has no Connection header."""
-    head_end = data.find(b"\r\n\r\n")
-    if head_end < 0 or b"\nconnection:" in data[:head_end].lower():
-        return data
-    return data[:head_end] + b"\r\nconnection: close" + data[head_end:]
+def from_verdict(verdict: Any) -> LocalReply:
+    return LocalReply(verdict.status, verdict.reply, verdict.term)
+
+
+def error_reply_for(session: Any, txn: Any, status: int, term: str) -> LocalReply:
+    """The error reply: the backend's errorfile, the frontend's, or HAProxy's built-in."""
+    backend = txn.backend.conf if txn is not None and txn.backend is not None else None
+    return LocalReply(status, error_reply(status, backend, session.frontend.conf), term)

@@ -21,6 +21,7 @@ from typing import Any
 
 import httptools
 
+from workers.stream import WOULD_BLOCK
 from workers.runtime import ServerRuntime
 
 READ = selectors.EVENT_READ
@@ -74,7 +75,7 @@ class ServerConn:
         if not self.pending:
             try:
                 sent = self.sock.send(data)
-            except BlockingIOError:
+            except WOULD_BLOCK:
                 sent = 0
             except OSError:
                 self.owner.on_server_error()
@@ -91,7 +92,7 @@ class ServerConn:
             chunk = self.pending[0]
             try:
                 sent = self.sock.send(chunk)
-            except BlockingIOError:
+            except WOULD_BLOCK:
                 return
             except OSError:
                 self.owner.on_server_error()
@@ -132,7 +133,7 @@ class ServerConn:
     def read(self) -> None:
         try:
             size = self.sock.recv_into(self.scratch)
-        except BlockingIOError:
+        except WOULD_BLOCK:
             return
         except OSError:
             self.owner.on_server_error()

@@ -14,9 +14,10 @@ from typing import Any
 
 from lb.http.message import Request, Response
 from lb.http.txn import Txn
-from lb.logs.record import LogRecord
+from lb.logs.record import HTX_END_OF_HEADERS, HTX_START_LINE, LogRecord
 
 NO_BODY_STATUS = (204, 304)
+HOP_BY_HOP = (b"connection", b"keep-alive", b"proxy-connection")
 LAST_CHUNK = b"0\r\n\r\n"
 
 
@@ -44,10 +45,10 @@ class HttpTxn:
     early_tunnel_data = b""  # client bytes after an Upgrade request
     request: Request | None = None  # built on demand (rules, ACLs, keyed balance)
     rules: Txn | None = None
-    extra_headers: list | None = None  # raw (name, value) added by the engine (forwardfor) on the raw path
     # routing
     backend: Any = None
     server: Any = None
+    persist: Any = None  # the server a persistence cookie named
     connector: Any = None
     server_counted = False  # the server's in-flight count includes this txn
     retried = False
@@ -55,6 +56,7 @@ class HttpTxn:
     # response
     response: Response | None = None
     resp_headers: list | None = None  # raw response header tuples
+    reason = b""
     status = -1
     resp_chunked = False
     resp_until_close = False
@@ -62,7 +64,9 @@ class HttpTxn:
     resp_done = False
     server_close = False  # the server closes after this response
     close_after = False  # the client connection closes once this response is out
-    bytes_out = 0
+    bytes_out = 0  # wire bytes sent to the client
+    resp_payload = 0  # response body bytes, chunk framing excluded
+    local_data = b""  # the reply lb sent itself, for its logged size
     # timers (monotonic seconds; -1 = not reached) and log facts
     headers_at = -1.0
     sent_at = -1.0
@@ -84,9 +88,6 @@ class HttpTxn:
         """The rules-level request and txn, made once when something needs them."""
         if self.request is None:
             headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.raw_headers]
-            if self.extra_headers:
-                headers.extend((n.decode("latin-1"), v.decode("latin-1")) for n, v in self.extra_headers)
-                self.extra_headers = None
             self.request = Request(self.method.decode("latin-1"), self.url.decode("latin-1"), self.version, headers)
             self.rules = Txn(facts, self.request, frontend)
         return self.request
@@ -106,6 +107,25 @@ class HttpTxn:
             return "<BADREQ>"
         return f"{self.method.decode('latin-1')} {self.url.decode('latin-1')} HTTP/{self.version}"
 
+    # HAProxy logs HTTP sizes (%B, %U) as its internal message size (HTX): a
+    # fixed overhead, the three start-line strings, each header's name and
+    # value, and the payload without chunk framing; Connection headers it
+    # adds itself are not counted.
+
+    def request_size(self) -> int:
+        if not self.method:
+            return 0
+        size = HTX_START_LINE + len(self.method) + len(self.url) + 8 + HTX_END_OF_HEADERS + self.bytes_in
+        return size + sum(len(n) + len(v) for n, v in self.raw_headers)
+
+    def response_size(self) -> int:
+        if self.local_data:
+            return raw_message_size(self.local_data)
+        if self.resp_headers is None:
+            return 0
+        size = HTX_START_LINE + 8 + 3 + len(self.reason) + HTX_END_OF_HEADERS + self.resp_payload
+        return size + sum(len(n) + len(v) for n, v in self.resp_headers if n.lower() not in HOP_BY_HOP)
+
     def fill_record(self, record: LogRecord, now: float) -> None:
         """The HTTP fields of the log line (Stream.log fills the connection ones)."""
         record.request_date = self.date
@@ -116,8 +136,8 @@ class HttpTxn:
         record.t_response = ms_between(self.sent_at, self.response_at) if self.t_connect >= 0 else -1
         record.t_active = ms_between(self.begin, now)
         record.status = self.status
-        record.bytes_out = self.bytes_out
-        record.bytes_in = self.bytes_in
+        record.bytes_out = self.response_size()
+        record.bytes_in = self.request_size()
         record.term_state = self.term
         record.cookie_flags = self.cookie_flags
         record.retries, record.redispatched = self.retries, self.redispatched
@@ -134,3 +154,17 @@ class HttpTxn:
             record.captured_response_headers = rules.res_captures
             record.unique_id = rules.unique_id or "-"
         record.is_error = self.status >= 500 or self.term[0] not in "-L"
+
+
+def raw_message_size(data: bytes) -> int:
+    """HTX size of a complete raw HTTP/1 response (lb's own replies)."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    version, _, rest = lines[0].partition(b" ")
+    status, _, reason = rest.partition(b" ")
+    size = HTX_START_LINE + len(version) + len(status) + len(reason) + HTX_END_OF_HEADERS + len(body)
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.lower() not in HOP_BY_HOP:
+            size += len(name) + len(value.strip())
+    return size

@@ -59,6 +59,9 @@ class EventLoop:
         heapq.heappush(self._timers, (when, next(self._sequence), timer))
         return timer
 
+    def call_soon(self, callback: Callable[..., Any], *args: Any) -> Timer:
+        return self.call_at(self.now, callback, *args)
+
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
         return self.call_at(self.now + delay, callback, *args)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import selectors
 import socket
+import ssl
 import time
 from typing import Any, Callable
 
@@ -18,6 +19,9 @@ from workers.proxy_protocol import ProxyHeaderError, parse_header
 from workers.runtime import FrontendRuntime
 
 READ = selectors.EVENT_READ
+WRITE = selectors.EVENT_WRITE
+# What a non-blocking read or write raises when it would block (TLS included).
+WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 PROXY_PEEK = 536  # v1 is at most 107 bytes; v2 with TLVs is bounded by the 16-byte header's length
 
 
@@ -25,7 +29,7 @@ class Stream:
     request: Any = None  # the current HTTP request (keyed balancing reads it)
 
     def __init__(self, worker: Any, frontend: FrontendRuntime, sock: socket.socket,
-                 peer: tuple[str, int], accept_proxy: bool = False) -> None:  # fmt: skip
+                 peer: tuple[str, int], accept_proxy: bool = False, tls: ssl.SSLContext | None = None) -> None:  # fmt: skip
         self.worker = worker
         self.loop = worker.loop
         self.frontend = frontend
@@ -36,20 +40,58 @@ class Stream:
         self.proxy_src: tuple[str, int] | None = (self.client_ip, self.client_port)
         self.proxy_dst: tuple[str, int] | None = (self.frontend_ip, self.frontend_port)
         self.accept_proxy = accept_proxy
+        self.tls = tls
+        self.client_mask = 0
+        self.handshake_ms = 0
         self.accept_time = self.loop.now
         self.accept_date = time.time()
         self.closed = False
         self.ssl = False
+        self.proxy_timer: Any = None
         frontend.conn_opened()
         worker.stream_opened(self)
 
     def start(self) -> None:
+        logger = self.frontend.logger
+        if logger is not None and logger.logs_at_accept and not self.accept_proxy:
+            self.log_accept(logger)
+        timeout = self.frontend.timeouts.client
+        if (self.accept_proxy or self.tls) and timeout:
+            self.proxy_timer = self.loop.call_later(timeout / 1000, self.finish, "cR")
         if self.accept_proxy:
             self.client_mask = self.set_mask(self.client, 0, READ, self.on_proxy_header)
-            timeout = self.frontend.timeouts.client
-            if timeout:
-                self.proxy_timer = self.loop.call_later(timeout / 1000, self.finish, "cR")
             return
+        self.after_proxy_header()
+
+    def after_proxy_header(self) -> None:
+        if self.tls is None:
+            if self.proxy_timer is not None:
+                self.proxy_timer.cancel()
+            self.on_ready()
+            return
+        # TLS termination: the handshake runs on the loop before any request
+        self.client_mask = self.set_mask(self.client, self.client_mask, 0, self.on_tls_event)
+        self.client = self.tls.wrap_socket(self.client, server_side=True, do_handshake_on_connect=False)
+        self.ssl = True
+        self.client_mask = self.set_mask(self.client, 0, READ, self.on_tls_event)
+        self.on_tls_event(READ)
+
+    def on_tls_event(self, mask: int) -> None:
+        try:
+            self.client.do_handshake()
+        except ssl.SSLWantReadError:
+            self.client_mask = self.set_mask(self.client, self.client_mask, READ, self.on_tls_event)
+            return
+        except ssl.SSLWantWriteError:
+            self.client_mask = self.set_mask(self.client, self.client_mask, WRITE, self.on_tls_event)
+            return
+        except (OSError, ValueError):
+            self.finish("CR")
+            return
+        self.handshake_ms = int((self.loop.now - self.accept_time) * 1000)
+        self.client_mask = self.set_mask(self.client, self.client_mask, 0, self.on_tls_event)
+        if self.proxy_timer is not None:
+            self.proxy_timer.cancel()
         self.on_ready()
 
     def on_proxy_header(self, mask: int) -> None:
@@ -67,16 +109,25 @@ class Stream:
             return
         length, src, dst = parsed
         self.client.recv(length)
-        self.proxy_timer.cancel() if hasattr(self, "proxy_timer") else None
         if src is not None and dst is not None:
             self.client_ip, self.client_port = src
             self.frontend_ip, self.frontend_port = dst
             self.proxy_src, self.proxy_dst = src, dst
         self.client_mask = self.set_mask(self.client, READ, 0, self.on_proxy_header)
-        self.on_ready()
+        logger = self.frontend.logger
+        if logger is not None and logger.logs_at_accept:
+            self.log_accept(logger)
+        self.after_proxy_header()
 
     def on_ready(self) -> None:
         raise NotImplementedError
+
+    def log_accept(self, logger: Any) -> None:
+        """`log` without a format: HAProxy's `Connect from ...` line at accept."""
+        record = LogRecord()
+        record.client_ip, record.client_port = self.client_ip, self.client_port
+        record.frontend_ip, record.frontend_port = self.frontend_ip, self.frontend_port
+        logger.log_accept(record)
 
     # -- registration helpers ------------------------------------------------
 
@@ -131,6 +182,7 @@ class Stream:
         record.frontend = self.frontend.name
         record.frontend_ssl = self.ssl
         record.accept_date = record.request_date = self.accept_date
+        record.t_handshake = self.handshake_ms
         record.t_total = int((self.loop.now - self.accept_time) * 1000)
         record.actconn = self.worker.total_actconn()
         record.feconn = self.frontend.total_conns()

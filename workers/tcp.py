@@ -15,7 +15,7 @@ from typing import Any
 
 from lb.logs.record import LogRecord
 from workers.runtime import C_BYTES_IN, C_BYTES_OUT, C_SESSIONS, BackendRuntime, FrontendRuntime, ServerRuntime
-from workers.stream import Stream
+from workers.stream import WOULD_BLOCK, Stream
 from workers.upstream import Connector
 
 READ = selectors.EVENT_READ
@@ -25,8 +25,8 @@ CHUNK = 65536
 
 class TcpSession(Stream):
     def __init__(self, worker: Any, frontend: FrontendRuntime, sock: socket.socket,
-                 peer: tuple[str, int], accept_proxy: bool = False) -> None:  # fmt: skip
-        super().__init__(worker, frontend, sock, peer, accept_proxy)
+                 peer: tuple[str, int], accept_proxy: bool = False, tls: Any = None) -> None:  # fmt: skip
+        super().__init__(worker, frontend, sock, peer, accept_proxy, tls)
         self.server_sock: socket.socket | None = None
         self.server: ServerRuntime | None = None
         self.backend: BackendRuntime | None = None
@@ -90,7 +90,7 @@ class TcpSession(Stream):
         scratch = self.worker.scratch
         try:
             size = src.recv_into(scratch)
-        except BlockingIOError:
+        except WOULD_BLOCK:
             return
         except OSError:
             self.finish("CD" if client_side else "SD")
@@ -106,7 +106,7 @@ class TcpSession(Stream):
         data = scratch[:size]
         try:
             sent = dst.send(data)
-        except BlockingIOError:
+        except WOULD_BLOCK:
             sent = 0
         except OSError:
             self.finish("SD" if client_side else "CD")
@@ -131,7 +131,7 @@ class TcpSession(Stream):
             return
         try:
             sent = dst.send(pending)
-        except BlockingIOError:
+        except WOULD_BLOCK:
             return
         except OSError:
             self.finish("SD" if client_side else "CD")
@@ -254,3 +254,5 @@ class TcpSession(Stream):
         record.srvconn = self.server.current_conns() if self.server else 0
         record.beconn = self.backend.current_conns() if self.backend else 0
         record.backend_queue = len(self.backend.queue) if self.backend else 0
+        self.worker.request_counter += 1
+        record.request_counter = self.worker.request_counter

@@ -12,17 +12,17 @@ from typing import Any
 import pytest
 
 from lb.http.message import Request
-from workers.http_rules import MODE_CLO, MODE_KAL, MODE_SCL, request_head, response_phase, with_close
+from workers.http_rules import MODE_CLO, MODE_KAL, MODE_SCL, request_head, response_phase
 from workers.http_txn import HttpTxn
 
 
 def session(mode: int = MODE_KAL, closing: bool = False) -> Any:
-    return SimpleNamespace(plan=SimpleNamespace(mode=mode), closing=closing)
+    return SimpleNamespace(plan=SimpleNamespace(mode=mode, needs_response=False), closing=closing)
 
 
 def txn(backend_mode: int = MODE_KAL, **fields: Any) -> HttpTxn:
     t = HttpTxn(0.0, 0.0, 0)
-    t.backend = SimpleNamespace(plan=SimpleNamespace(mode=backend_mode))
+    t.backend = SimpleNamespace(plan=SimpleNamespace(mode=backend_mode, needs_response=False))
     for name, value in fields.items():
         setattr(t, name, value)
     return t
@@ -59,13 +59,6 @@ def test_request_head_rules_path_gives_the_same_bytes(fe: int, be: int, version:
     t = txn(be, version=version, upgrade=upgrade, request=Request("GET", "/a?b=1", version, headers))
     head = request_head(session(fe), t)
     assert head == b"GET /a?b=1 HTTP/" + version.encode() + b"\r\n" + FORWARDED + connection + b"\r\n"
-
-
-def test_request_head_raw_path_appends_engine_headers() -> None:
-    t = txn(method=b"POST", url=b"/", extra_headers=[(b"X-Forwarded-For", b"10.0.0.1")])
-    t.raw_headers = [(b"Host", b"h"), (b"Content-Length", b"2")]
-    assert request_head(session(), t) == (b"POST / HTTP/1.1\r\nhost: h\r\ncontent-length: 2\r\n"
-                                          b"x-forwarded-for: 10.0.0.1\r\n\r\n")  # fmt: skip
 
 
 # -- response ---------------------------------------------------------------------------
@@ -155,24 +148,3 @@ def test_switching_protocols_keeps_upgrade() -> None:
     assert head == (b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nsec-websocket-accept: s3pP\r\n"
                     b"connection: upgrade\r\n\r\n")  # fmt: skip
     assert not t.close_after
-
-
-# -- with_close -------------------------------------------------------------------------
-
-WITH_CLOSE = [
-    (b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n",
-     b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"),
-    (b"HTTP/1.1 403 Forbidden\r\nContent-Length: 3\r\n\r\nabc",
-     b"HTTP/1.1 403 Forbidden\r\nContent-Length: 3\r\nconnection: close\r\n\r\nabc"),
-    (b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n", None),  # has one: unchanged
-    (b"HTTP/1.1 200 OK\r\nCONNECTION: close\r\ncontent-length: 0\r\n\r\n", None),
-    (b"HTTP/1.1 200 OK\r\nx-connection: a\r\n\r\n", b"HTTP/1.1 200 OK\r\nx-connection: a\r\nconnection: close\r\n\r\n"),
-    (b"HTTP/1.1 200 OK\r\n\r\nconnection: in the body",
-     b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nconnection: in the body"),
-    (b"HTTP/1.1 200 OK\r\nno end of head", None),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize("data, expected", WITH_CLOSE)
-def test_with_close(data: bytes, expected: bytes | None) -> None:
-    assert with_close(data) == (data if expected is None else expected)
