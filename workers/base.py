@@ -45,6 +45,7 @@ class Listener:
         self.frontend: FrontendRuntime | None = None
         self.session_class: Any = None
         self.tls: Any = None  # ssl.SSLContext for `bind ... ssl crt ...`
+        self.keepalive = False  # option tcpka / clitcpka: SO_KEEPALIVE on accepted sockets
         self.active = False
 
 
@@ -88,6 +89,8 @@ class Worker:
                 listener.frontend = self.runtime.frontends[listener.frontend_name]
                 listener.frontend.listeners.append(listener)
                 listener.session_class = self.session_class(listener.frontend)
+                conf = listener.frontend.conf
+                listener.keepalive = conf.option("tcpka") or conf.option("clitcpka")
                 if listener.bind.options.get("ssl"):
                     from lb.http.tls import build_server_context
 
@@ -181,6 +184,8 @@ class Worker:
             except OSError:  # EMFILE, ENFILE, ENOBUFS: leave the rest in the kernel queue for now
                 return
             tune_stream_socket(sock)
+            if listener.keepalive:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
             session_class(self, frontend, sock, peer_address(addr), listener.accept_proxy, listener.tls).start()
 
     def apply_limits(self) -> None:

@@ -87,6 +87,7 @@ class BackendRuntime(Counted):
         self.timeouts = conf.timeouts
         self.retries = conf.retries
         self.redispatch = conf.redispatch
+        self.keepalive = conf.option("tcpka") or conf.option("srvtcpka")  # SO_KEEPALIVE to servers
         self.servers: list[ServerRuntime] = []
         self.by_name: dict[str, ServerRuntime] = {}
         self.balancer: Any = None

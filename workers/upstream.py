@@ -134,6 +134,8 @@ class Connector:
         sock = socket.socket(server.family, socket.SOCK_STREAM)
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.backend.keepalive:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         self.sock = sock
         host, port = server.address
         code = sock.connect_ex((host, port or self.dst_port))

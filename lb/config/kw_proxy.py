@@ -171,6 +171,11 @@ def kw_timeout(ctx: KwContext, args: list[str]) -> None:
         ctx.warn(f"'timeout {name}' will be ignored because {_kind(proxy)} '{proxy.name}' has no {side} capability")
         return
     setattr(proxy.timeouts, name.replace("-", "_"), value)
+    if name in NOT_APPLIED_TIMEOUTS:
+        ctx.warn(f"'timeout {name}' is parsed but not applied by lb yet; it has no effect.")
+
+
+NOT_APPLIED_TIMEOUTS = ("client-fin", "server-fin")
 
 
 def _kind(proxy: Proxy) -> str:
@@ -233,8 +238,14 @@ def _register_flag_option(name: str, sections: tuple[str, ...], applied: bool, d
     def handler(ctx: KwContext, args: list[str]) -> None:
         if len(args) > 2:
             raise KwError(f"'option {name}' cannot handle unexpected argument '{args[2]}'.")
-        proxy_of(ctx).options[name] = not ctx.negated
+        options = proxy_of(ctx).options
+        if name in HTTP_CONNECTION_MODES and not ctx.negated:
+            for other in HTTP_CONNECTION_MODES:  # mutually exclusive: the last one written wins
+                options.pop(other, None)
+        options[name] = not ctx.negated
 
+
+HTTP_CONNECTION_MODES = ("http-keep-alive", "http-server-close", "httpclose")
 
 # Plain on/off options: name -> (sections, applied by lb today, description).
 FLAG_OPTIONS: dict[str, tuple[tuple[str, ...], bool, str]] = {
