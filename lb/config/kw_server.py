@@ -96,7 +96,7 @@ def skw_maxconn(ctx: KwContext, server: Server, args: list[str]) -> None:
     server.maxconn = parse_int(args[0], 0, 10_000_000, "maxconn")
 
 
-@server_keyword("maxqueue", 1, doc="queue limit for this server (0: unlimited)")
+@server_keyword("maxqueue", 1, applied=False, doc="queue limit for this server (0: unlimited)")
 def skw_maxqueue(ctx: KwContext, server: Server, args: list[str]) -> None:
     server.maxqueue = parse_int(args[0], 0, 10_000_000, "maxqueue")
 
