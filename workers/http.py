@@ -50,6 +50,7 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         # Per-connection state
         self.parser = httptools.HttpRequestParser(self)
         self.plan = frontend.plan
+        self.scratch = worker.scratch
         self.facts: StreamFacts | None = None
         self.txns: collections.deque[HttpTxn] = collections.deque()
         self.parsing: HttpTxn | None = None
@@ -88,7 +89,7 @@ class HttpSession(ResponseSide, FlowControl, Stream):
 
     def read_client(self) -> None:
         try:
-            size = self.client.recv_into(self.worker.scratch)
+            size = self.client.recv_into(self.scratch)
         except WOULD_BLOCK:
             return
         except OSError:
@@ -99,7 +100,7 @@ class HttpSession(ResponseSide, FlowControl, Stream):
             return
         if self.ssl and self.client.pending():  # decrypted bytes epoll cannot announce
             self.loop.call_soon(self.on_client_event, READ)
-        data = bytes(self.worker.scratch[:size])
+        data = bytes(self.scratch[:size])
         self.last_client_io = self.loop.now
         if self.tunnel:
             self.tunnel_to_server(data)
@@ -115,8 +116,6 @@ class HttpSession(ResponseSide, FlowControl, Stream):
             self.on_parse_error(cause.status if isinstance(cause, HeadTooLarge) else 400)
         finally:
             self.uncork()
-        if not self.closed:
-            self.update_client_mask()
 
     def update_client_mask(self) -> None:
         """Read while at most one request is pending and its body is not piling up."""
@@ -137,7 +136,7 @@ class HttpSession(ResponseSide, FlowControl, Stream):
     def on_message_begin(self) -> None:
         now = self.loop.now
         idle = int((now - self.idle_since) * 1000) if self.requests else 0
-        txn = HttpTxn(now, self.accept_date + (now - self.accept_time), idle)
+        txn = HttpTxn(now, idle)
         self.parsing = txn
         self.head_size = 0
         self.txns.append(txn)
@@ -293,13 +292,18 @@ class HttpSession(ResponseSide, FlowControl, Stream):
             self.conn.pause_reading(True)
 
     def uncork(self) -> None:
+        """End of one input event: send what was queued in one write, refresh interest."""
         self.corked = False
-        if self.out and not self.closed:
+        if self.closed:
+            return
+        if self.out:
             if len(self.out) > 1:
                 joined = b"".join(self.out)
                 self.out.clear()
                 self.out.append(joined)
             self.flush_client()
+        else:
+            self.update_client_mask()
 
     def flush_client(self) -> None:
         while self.out:

@@ -58,7 +58,7 @@ class FlowControl:
         """timeout http-request: 408, logged cR (HAProxy)."""
         txn = self.txns[0] if self.txns else None
         if txn is None:
-            txn = HttpTxn(-1.0, self.accept_date, 0)  # nothing received: TR is -1
+            txn = HttpTxn(-1.0, 0)  # nothing received: TR is -1
             self.txns.append(txn)
         txn.term = "cR"
         self.parse_error = True

@@ -186,14 +186,15 @@ def response_phase(session: Any, txn: Any, version: str, reason: bytes) -> tuple
     (names lower-cased and hop-by-hop headers dropped, in one pass)."""
     server_close = version == "1.0"
     has_length = False
-    lines = []
+    parts = [b"HTTP/%s %d %s\r\n" % (version.encode(), txn.status, reason)]
     special = _RESPONSE_SPECIAL
     for name, value in txn.resp_headers:
         lower = name.lower()
-        kind = special.get(lower)
-        if kind is None:
-            lines.append(b"%s: %s\r\n" % (lower, value))
-        elif kind == 1:
+        if lower not in special:
+            parts += (lower, b": ", value, b"\r\n")
+            continue
+        kind = special[lower]
+        if kind == 1:
             token = value.strip().lower()
             server_close = token == b"close" or (server_close and token != b"keep-alive")
         elif kind:
@@ -201,7 +202,7 @@ def response_phase(session: Any, txn: Any, version: str, reason: bytes) -> tuple
                 txn.resp_chunked = not txn.resp_no_body
             else:
                 has_length = True
-            lines.append(b"%s: %s\r\n" % (lower, value))
+            parts += (lower, b": ", value, b"\r\n")
     txn.server_close = server_close
     txn.resp_until_close = not (txn.resp_no_body or txn.resp_chunked or has_length)
     upgrade = txn.status == 101 and txn.upgrade
@@ -212,8 +213,9 @@ def response_phase(session: Any, txn: Any, version: str, reason: bytes) -> tuple
     if session.plan.needs_response or txn.backend.plan.needs_response:
         return rules_response_head(session, txn, version, reason, connection)
     if connection:
-        lines.append(b"connection: %s\r\n" % connection)
-    return b"HTTP/%s %d %s\r\n%s\r\n" % (version.encode(), txn.status, reason, b"".join(lines)), None
+        parts += (b"connection: ", connection, b"\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts), None
 
 
 def rules_response_head(session: Any, txn: Any, version: str, reason: bytes,
@@ -232,9 +234,9 @@ def rules_response_head(session: Any, txn: Any, version: str, reason: bytes,
     return response.head_bytes(), None
 
 
-def interim_head(status: int, events: Any) -> bytes:
-    parts = [b"HTTP/1.1 %d " % status, events.reason, b"\r\n"]
-    for name, value in events.headers:
+def interim_head(status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
+    parts = [b"HTTP/1.1 %d " % status, reason, b"\r\n"]
+    for name, value in headers:
         parts.append(b"%s: %s\r\n" % (name.lower(), value))
     parts.append(b"\r\n")
     return b"".join(parts)

@@ -78,9 +78,8 @@ class HttpTxn:
     term = "--"
     cookie_flags = "--"
 
-    def __init__(self, begin: float, date: float, idle_ms: int) -> None:
-        self.begin = begin
-        self.date = date
+    def __init__(self, begin: float, idle_ms: int) -> None:
+        self.begin = begin  # monotonic time of the request's first byte (-1: none received)
         self.idle_ms = idle_ms
         self.raw_headers: list[tuple[bytes, bytes]] = []
 
@@ -126,9 +125,9 @@ class HttpTxn:
         size = HTX_START_LINE + 8 + 3 + len(self.reason) + HTX_END_OF_HEADERS + self.resp_payload
         return size + sum(len(n) + len(v) for n, v in self.resp_headers if n.lower() not in HOP_BY_HOP)
 
-    def fill_record(self, record: LogRecord, now: float) -> None:
+    def fill_record(self, record: LogRecord, now: float, accept_time: float, accept_date: float) -> None:
         """The HTTP fields of the log line (Stream.log fills the connection ones)."""
-        record.request_date = self.date
+        record.request_date = accept_date + (self.begin - accept_time) if self.begin >= 0 else accept_date
         record.t_idle = self.idle_ms
         record.t_request = ms_between(self.begin, self.headers_at)
         record.t_queue = self.t_queue

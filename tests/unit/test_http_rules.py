@@ -21,7 +21,7 @@ def session(mode: int = MODE_KAL, closing: bool = False) -> Any:
 
 
 def txn(backend_mode: int = MODE_KAL, **fields: Any) -> HttpTxn:
-    t = HttpTxn(0.0, 0.0, 0)
+    t = HttpTxn(0.0, 0)
     t.backend = SimpleNamespace(plan=SimpleNamespace(mode=backend_mode, needs_response=False))
     for name, value in fields.items():
         setattr(t, name, value)
