@@ -11,6 +11,13 @@ The tests never run HAProxy: they compare lb's compiler, framing and reader
 with these recorded lines.  Re-run after changing a scenario:
 
     python3 tools/record_haproxy_logs.py [--out tests/logs/data/haproxy26.json]
+
+`--e2e` records the end-to-end lab instead (tests/logs/e2e_lab.py: the config
+and exchanges tests/logs/test_e2e_side_by_side.py plays against lb and, when
+installed, HAProxy) into tests/logs/data/haproxy26_e2e.json, which that test
+compares lb's lines with where `haproxy` is missing:
+
+    python3 tools/record_haproxy_logs.py --e2e
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ from haproxy_lab import (  # tools/ is the script's directory, first on sys.path
     websocket,
 )
 from haproxy_lab_checks import CHECKS
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def scenarios(ports: dict[str, int]) -> list[tuple[str, str, int, int, object]]:
@@ -199,13 +208,42 @@ def record_state_changes(collector: Collector, ports: dict[str, int]) -> list[st
     return up + down
 
 
+def record_e2e(out: Path) -> None:
+    """Every scenario of the e2e lab against one haproxy: its stdout lines and syslog datagrams."""
+    sys.path.insert(0, str(REPO))
+    from tests.logs.e2e_lab import DOWN_AT_START, SCENARIOS, Backends
+    from tests.logs.e2e_support import HAProxyLive
+
+    backends = Backends()
+    with tempfile.TemporaryDirectory() as tmp:
+        proxy = HAProxyLive(Path(tmp), backends.ports)
+        try:
+            proxy.wait_for_stderr(DOWN_AT_START)
+            recorded = {}
+            for item in SCENARIOS:
+                lines, datagrams = proxy.play(item)
+                recorded[item.name] = {"lines": lines, "datagrams": datagrams}
+                print(f"{item.name}: {lines} {datagrams}", file=sys.stderr)
+        finally:
+            proxy.stop()
+            backends.close()
+    version = subprocess.run(["haproxy", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
+    result = {"haproxy": version, "recorded": time.strftime("%Y-%m-%d"), "pid": proxy.pid, "scenarios": recorded}
+    out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {out}: {len(recorded)} scenarios")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = Path(__file__).resolve().parent.parent / "tests" / "logs" / "data" / "haproxy26.json"
-    parser.add_argument("--out", type=Path, default=default)
+    parser.add_argument("--out", type=Path, help="default: tests/logs/data/haproxy26.json (haproxy26_e2e.json with --e2e)")
+    parser.add_argument("--e2e", action="store_true", help="record the end-to-end lab of tests/logs/e2e_lab.py")
     args = parser.parse_args()
     os.environ.setdefault("TZ", "UTC")
-    run(args.out)
+    data = REPO / "tests" / "logs" / "data"
+    if args.e2e:
+        record_e2e(args.out or data / "haproxy26_e2e.json")
+    else:
+        run(args.out or data / "haproxy26.json")
 
 
 if __name__ == "__main__":
