@@ -264,6 +264,19 @@ class _Echo(socketserver.BaseRequestHandler):
             pass
 
 
+class EchoServer:
+    """A quiet echo server (health checks that reset it print nothing)."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.server = _Threaded(("127.0.0.1", port), _Echo)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class Backends:
     """The echo and web servers shared by both proxies, and a port nothing listens on."""
 
