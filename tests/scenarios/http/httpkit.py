@@ -254,7 +254,7 @@ class _OriginHandler(http.server.BaseHTTPRequestHandler):
 
 
 class RawServer:
-    """Accepts connections and runs `serve(conn)` for each in a thread."""
+    """Accepts connections and runs `serve(conn)` for each in a thread, then closes it."""
 
     def __init__(self, serve: Callable[[socket.socket], None], host: str = "127.0.0.1") -> None:
         self.serve = serve
@@ -285,6 +285,8 @@ class RawServer:
             self.serve(conn)
         except OSError:
             pass
+        finally:
+            conn.close()
 
     def read_head(self, conn: socket.socket) -> bytes:
         """Read up to the end of a request head (and record it)."""
