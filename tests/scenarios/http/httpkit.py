@@ -87,15 +87,16 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 class Origin:
-    """A recording HTTP/1.1 origin.  Paths it answers:
+    """A recording HTTP/1.1 origin.  Paths it answers (anywhere under a prefix, so
+    that ACLs can route /api/upload or /one/delay/100 to it):
 
-    /download/N      N bytes of PATTERN with Content-Length (streamed)
-    /upload          reads the body, answers its size and sha256
-    /echo            answers the request body
-    /chunked         a chunked response of three chunks
-    /status/N        status N (204/304 without body)
-    /delay/MS        waits MS milliseconds, then the default answer
-    /health...       200 "ok" (and not recorded unless record_health)
+    .../download/N   N bytes of PATTERN with Content-Length (streamed)
+    .../upload       reads the body, answers its size and sha256
+    .../echo         answers the request body
+    .../chunked      a chunked response of three chunks
+    .../status/N     status N (204/304 without body)
+    .../delay/MS     waits MS milliseconds, then the default answer
+    .../health       200 "ok" (and not recorded unless record_health)
     anything else    200, body "<name> <target>\\n"
     Every answer carries `X-Server: <name>`.  `health_status` changes what
     /health... answers (for checks going down)."""
@@ -208,7 +209,7 @@ class _OriginHandler(http.server.BaseHTTPRequestHandler):
         if path.endswith("/health"):
             status = self.origin.health_status
             self.answer(status, b"ok\n" if status == 200 else b"down\n")
-        elif path.startswith("/download/"):
+        elif "/download/" in path:
             size = int(path.rsplit("/", 1)[1])
             self.send_response(200)
             self.send_header("X-Server", self.origin.name)
@@ -217,11 +218,11 @@ class _OriginHandler(http.server.BaseHTTPRequestHandler):
             if self.command != "HEAD":
                 for chunk in pattern_stream(size):
                     self.wfile.write(chunk)
-        elif path == "/upload":
+        elif path.endswith("/upload"):
             self.answer(200, f"{seen.body_size} {seen.body_sha256}\n".encode())
-        elif path == "/echo":
+        elif path.endswith("/echo"):
             self.answer(200, seen.body)
-        elif path == "/chunked":
+        elif path.endswith("/chunked"):
             self.send_response(200)
             self.send_header("X-Server", self.origin.name)
             self.send_header("Transfer-Encoding", "chunked")
@@ -230,10 +231,10 @@ class _OriginHandler(http.server.BaseHTTPRequestHandler):
                 for part in (b"first,", b"second part,", b"third\n"):
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
                 self.wfile.write(b"0\r\n\r\n")
-        elif path.startswith("/status/"):
+        elif "/status/" in path:
             self.answer(int(path.rsplit("/", 1)[1]), b"status body\n")
         else:
-            if path.startswith("/delay/"):
+            if "/delay/" in path:
                 time.sleep(int(path.rsplit("/", 1)[1]) / 1000)
             self.answer(200, f"{self.origin.name} {seen.target}\n".encode())
 
