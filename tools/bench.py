@@ -3,13 +3,22 @@
 
     python tools/bench.py --mode tcp            # keep-alive HTTP through a TCP tunnel
     python tools/bench.py --mode http           # HTTP proxying, option httplog on both
-    python tools/bench.py --mode http --syslog  # ... with httplog lines sent to a UDP syslog
+    python tools/bench.py --mode http --syslog  # cost of logging: httplog to UDP syslog vs no logging
 
 Backend: nginx when installed (a tiny static response), else a built-in
 keep-alive server.  Load: wrk when installed (else a small Python client).
 Both proxies run with one worker (lb `nbproc 1`, HAProxy `nbthread 1`).
 CPU per request is the proxy processes' user+system time over the run
 divided by the requests served.  Everything runs on 127.0.0.1.
+
+With --syslog each proxy runs twice: without any logging (no `option httplog`,
+no `log`), then with `option httplog` and `log 127.0.0.1:PORT local0` to a
+sink process that drains and counts the datagrams (so a proxy that drops
+lines shows it; lines may exceed requests by up to twice the connections:
+requests in flight when wrk stops are logged too).  On loopback the kernel's
+delivery of each datagram is charged to the sending proxy's CPU time.  The table gives req/s and CPU µs/req for both runs and the
+difference: the CPU cost of one log line, lb's next to HAProxy's.  On a
+shared machine prefer the CPU columns: they do not depend on what else runs.
 """
 
 from __future__ import annotations
@@ -114,9 +123,11 @@ def start_backend(work: Path) -> tuple[subprocess.Popen, int, str]:
 # -- proxies ----------------------------------------------------------------------
 
 
-def proxy_config(mode: str, port: int, backend: int, syslog: int | None, threads_kw: str) -> str:
+def proxy_config(mode: str, port: int, backend: int, syslog: int | None, threads_kw: str,
+                 httplog: bool | None = None) -> str:
+    """`httplog`: None = `option httplog` in mode http (the default runs), False = no log option at all."""
     log = f"    log 127.0.0.1:{syslog} local0\n" if syslog else ""
-    logopt = "    option httplog\n" if mode == "http" else ""
+    logopt = "    option httplog\n" if (mode == "http" if httplog is None else httplog) else ""
     defaults_log = "    log global\n" if syslog else ""
     return f"""global
     {threads_kw} 1
@@ -135,10 +146,11 @@ backend be
 """
 
 
-def start_lb(work: Path, mode: str, backend: int, syslog: int | None) -> tuple[subprocess.Popen, int]:
+def start_lb(work: Path, mode: str, backend: int, syslog: int | None,
+             httplog: bool | None = None) -> tuple[subprocess.Popen, int]:
     port = free_port()
     conf = work / "lb.cfg"
-    conf.write_text(proxy_config(mode, port, backend, syslog, "nbproc"))
+    conf.write_text(proxy_config(mode, port, backend, syslog, "nbproc", httplog))
     proc = subprocess.Popen([sys.executable, "-m", "lb", "start", "--foreground", "-f", str(conf)],
                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     wait_port(port)
@@ -146,13 +158,14 @@ def start_lb(work: Path, mode: str, backend: int, syslog: int | None) -> tuple[s
     return proc, port
 
 
-def start_haproxy(work: Path, mode: str, backend: int, syslog: int | None) -> tuple[subprocess.Popen, int] | None:
+def start_haproxy(work: Path, mode: str, backend: int, syslog: int | None,
+                  httplog: bool | None = None) -> tuple[subprocess.Popen, int] | None:
     haproxy = shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None)
     if not haproxy:
         return None
     port = free_port()
     conf = work / "haproxy.cfg"
-    conf.write_text(proxy_config(mode, port, backend, syslog, "nbthread"))
+    conf.write_text(proxy_config(mode, port, backend, syslog, "nbthread", httplog))
     proc = subprocess.Popen([haproxy, "-db", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port)
     time.sleep(0.3)
@@ -199,7 +212,7 @@ def run_python_load(port: int, seconds: int, connections: int) -> float:
 
 def measure(name: str, proc: subprocess.Popen, port: int, seconds: int, connections: int) -> dict:
     pids = process_tree(proc.pid)
-    run_wrk(port, 2, connections)  # warm-up
+    warm_up = run_wrk(port, 2, connections)
     cpu_before = cpu_seconds(pids)
     started = time.monotonic()
     requests = run_wrk(port, seconds, connections)
@@ -209,6 +222,7 @@ def measure(name: str, proc: subprocess.Popen, port: int, seconds: int, connecti
         "name": name,
         "rps": requests / elapsed if elapsed else 0,
         "cpu_us": cpu / requests * 1e6 if requests else 0,
+        "requests_total": warm_up + requests,  # every request the proxy served (and logged)
     }
 
 
@@ -220,11 +234,62 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def syslog_sink() -> tuple[socket.socket, int]:
-    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sink.bind(("127.0.0.1", 0))
-    sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-    return sink, sink.getsockname()[1]
+# A syslog sink in its own process (its CPU is not the proxy's): drains datagrams, prints the count
+# received so far whenever a line arrives on its stdin.
+SINK = """
+import select, socket, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+sock.bind(("127.0.0.1", 0))
+sock.setblocking(False)
+print(sock.getsockname()[1], flush=True)
+count = 0
+while True:
+    ready, _, _ = select.select([sock, sys.stdin], [], [])
+    if sys.stdin in ready:
+        if not sys.stdin.readline():
+            break
+        print(count, flush=True)
+    if sock in ready:
+        try:
+            while True:
+                sock.recv(65536)
+                count += 1
+        except BlockingIOError:
+            pass
+"""
+
+
+class SyslogSink:
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", SINK], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)  # fmt: skip
+        self.port = int(self.proc.stdout.readline())  # type: ignore[union-attr]
+
+    def received(self) -> int:
+        self.proc.stdin.write("?\n")  # type: ignore[union-attr]
+        self.proc.stdin.flush()  # type: ignore[union-attr]
+        return int(self.proc.stdout.readline())  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        self.proc.stdin.close()  # type: ignore[union-attr]
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def run_one(starter, label: str, args: argparse.Namespace, work: Path, backend_port: int,  # noqa: ANN001
+            syslog: int | None, httplog: bool | None) -> dict | None:
+    started = starter(work, args.mode, backend_port, syslog, httplog)
+    if started is None:
+        print(f"{label}: not installed, skipped", file=sys.stderr)
+        return None
+    proc, port = started
+    try:
+        return measure(label, proc, port, args.seconds, args.connections)
+    finally:
+        stop(proc)
 
 
 def main() -> int:
@@ -232,29 +297,55 @@ def main() -> int:
     parser.add_argument("--mode", choices=["tcp", "http"], default="tcp")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--syslog", action="store_true", help="send traffic logs to a UDP syslog sink")
+    parser.add_argument("--syslog", action="store_true",
+                        help="cost of logging: option httplog to a UDP syslog sink vs no logging, for both proxies")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lb-bench-"))
     backend, backend_port, backend_name = start_backend(work)
-    sink, sink_port = syslog_sink() if args.syslog else (None, None)
-    results = []
     try:
-        for starter, label in ((start_haproxy, "haproxy"), (start_lb, "lb")):
-            started = starter(work, args.mode, backend_port, sink_port)
-            if started is None:
-                print(f"{label}: not installed, skipped", file=sys.stderr)
-                continue
-            proc, port = started
-            try:
-                results.append(measure(label, proc, port, args.seconds, args.connections))
-            finally:
-                stop(proc)
+        if args.syslog:
+            print_syslog_table(args, backend_name, run_syslog(args, work, backend_port))
+            return 0
+        results = [row for starter, label in ((start_haproxy, "haproxy"), (start_lb, "lb"))
+                   if (row := run_one(starter, label, args, work, backend_port, None, None)) is not None]
     finally:
         stop(backend)
-        if sink is not None:
-            sink.close()
     print_table(args, backend_name, results)
     return 0
+
+
+def run_syslog(args: argparse.Namespace, work: Path, backend_port: int) -> list[dict]:
+    """Each proxy without logging, then with httplog to the sink; lines received per request checked."""
+    sink = SyslogSink()
+    rows = []
+    try:
+        for starter, label in ((start_haproxy, "haproxy"), (start_lb, "lb")):
+            quiet = run_one(starter, label, args, work, backend_port, None, False)
+            if quiet is None:
+                continue
+            before = sink.received()
+            logged = run_one(starter, label, args, work, backend_port, sink.port, True)
+            time.sleep(0.5)  # the last datagrams
+            assert logged is not None
+            rows.append({"name": label, "without": quiet, "with": logged,
+                         "lines": sink.received() - before, "requests": logged["requests_total"]})
+    finally:
+        sink.close()
+    return rows
+
+
+def print_syslog_table(args: argparse.Namespace, backend_name: str, rows: list[dict]) -> None:
+    print(f"\n{time.strftime('%Y-%m-%d')}  mode {args.mode}: no logging vs option httplog to UDP syslog, "
+          f"{args.connections} keep-alive connections, {args.seconds}s each, backend {backend_name}, "
+          f"1 worker vs nbthread 1, {os.cpu_count()} CPUs")  # fmt: skip
+    print("| proxy | req/s without | req/s with | CPU µs/req without | CPU µs/req with | delta µs/req "
+          "| lines received / requests |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        quiet, logged = row["without"], row["with"]
+        print(f"| {row['name']} | {quiet['rps']:,.0f} | {logged['rps']:,.0f} | {quiet['cpu_us']:.1f} "
+              f"| {logged['cpu_us']:.1f} | {logged['cpu_us'] - quiet['cpu_us']:+.1f} "
+              f"| {row['lines']:,} / {row['requests']:,.0f} |")  # fmt: skip
 
 
 def print_table(args: argparse.Namespace, backend_name: str, results: list[dict]) -> None:
