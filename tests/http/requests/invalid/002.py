@@ -1,0 +1,3 @@
+"""two different Content-Length values."""
+
+request = {"status": 400}

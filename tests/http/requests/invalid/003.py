@@ -1,0 +1,3 @@
+"""a chunk size that is not hexadecimal."""
+
+request = {"status": 400}

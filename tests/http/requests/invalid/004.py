@@ -1,0 +1,3 @@
+"""a space inside a header name."""
+
+request = {"status": 400}

@@ -1,0 +1,3 @@
+"""bare LF line ends: refused on purpose; HAProxy 2.6 accepts them."""
+
+request = {"status": 400}

@@ -1,0 +1,3 @@
+"""a header line with an empty name."""
+
+request = {"status": 400}

@@ -1,0 +1,3 @@
+"""a signed Content-Length."""
+
+request = {"status": 400}

@@ -1,0 +1,3 @@
+"""a version that is not HTTP/x.y."""
+
+request = {"status": 400}

@@ -1,0 +1,3 @@
+"""a control character (DEL) in the request target."""
+
+request = {"status": 400}

@@ -1,0 +1,3 @@
+"""a separator character inside a header name."""
+
+request = {"status": 400}

@@ -1,0 +1,3 @@
+"""a chunk longer than its announced size."""
+
+request = {"status": 400}

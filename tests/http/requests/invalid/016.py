@@ -1,0 +1,3 @@
+"""a Content-Length list with different values."""
+
+request = {"status": 400}
