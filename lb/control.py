@@ -87,7 +87,10 @@ def run_master(paths: list[str], config: Config, listeners: ListenerSet, log_for
     from lb.util import set_proctitle
 
     events.configure(log_format, role="master")
+    events.attach_syslog(config, os.getpid())
     set_proctitle("master")
+    for diag in config.diagnostics:
+        events.config_diagnostic(diag.severity, diag.message, str(diag.loc or ""))
     events.get_logger().info("start", config=paths, pid=os.getpid(), workers=worker_count(config))
     return Master(paths, config, listeners, ready).run()
 

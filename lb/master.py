@@ -156,12 +156,14 @@ class Master:
         problems = [d for d in config.alerts if d.loc is not None] or config.alerts
         if problems or not has_listener(config):
             self.log.error("reload aborted", errors=len(problems) or 1, keeping_generation=number,
-                           reason="configuration errors" if problems else "no listener")  # fmt: skip
+                           reason="configuration errors" if problems else "no listener",
+                           outcome="aborted", generation=number)  # fmt: skip
             return
         errors = self.listeners.prepare(config, worker_count(config))
         if errors:
             for error in errors:
-                self.log.error("reload aborted", reason=error, keeping_generation=number)
+                self.log.error("reload aborted", reason=error, keeping_generation=number,
+                               outcome="aborted", generation=number)  # fmt: skip
             return
         self.start_generation(config, previous=current)
 
@@ -201,7 +203,8 @@ class Master:
     def abort_generation(self, generation: Generation, reason: str) -> None:
         if len(self.generations) == 1:
             raise HaltServer(f"generation {generation.number}: {reason}", EXIT_BOOT_ERROR)
-        self.log.error("reload aborted", reason=reason, generation=generation.number)
+        self.log.error("reload aborted", reason=reason, generation=generation.number, outcome="aborted",
+                       keeping_generation=self.active_generation().number if self.active_generation() else 0)  # fmt: skip
         generation.state = STOPPING
         generation.boot_failed = True
         generation.signal_all(signal.SIGTERM)
@@ -241,7 +244,7 @@ class Master:
         if generation.is_boot_error(status):
             self.abort_generation(generation, f"worker {slot + 1} failed to boot")
             return
-        self.log.warning("worker exited", generation=generation.number, slot=slot + 1, pid=pid,
+        self.log.warning("worker exited", generation=generation.number, slot=slot + 1, worker_pid=pid,
                          reason=reason, action="respawn")  # fmt: skip
         self.respawn(generation, slot)
 
@@ -262,7 +265,7 @@ class Master:
                 self.promote(generation)
             if generation.state != STOPPING:
                 for pid in generation.hung_workers(timeout):
-                    self.log.error("worker hung", generation=generation.number, pid=pid, action="kill")
+                    self.log.error("worker hung", generation=generation.number, worker_pid=pid, action="kill")
                     os.kill(pid, signal.SIGKILL)
             if generation.state == STOPPING:
                 self.finish_stopping(generation, now)

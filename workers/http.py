@@ -31,15 +31,17 @@ from workers.stream import WOULD_BLOCK, Stream
 READ = selectors.EVENT_READ
 WRITE = selectors.EVENT_WRITE
 HIGH_WATER = 65536
-MAX_HEAD = 16384  # HAProxy's tune.bufsize: a request head must fit in it
-MAX_URI = 8192
+MAX_HEAD = 16384 - 1024  # HAProxy: a head must fit in tune.bufsize minus tune.maxrewrite
+MAX_HEADERS = 101  # HAProxy's tune.http.maxhdr
 
 
-class HeadTooLarge(Exception):
-    """Raised from a parser callback: the head exceeds what lb buffers (414 or 431)."""
+class RequestRejected(Exception):
+    """Raised from a parser callback: the request is refused before any rule sees
+    it, the way HAProxy's H1 parser refuses it (400, or 422 for a transfer-coding
+    other than chunked)."""
 
-    def __init__(self, status: int) -> None:
-        super().__init__(f"request head too large ({status})")
+    def __init__(self, status: int = 400) -> None:
+        super().__init__(f"request rejected ({status})")
         self.status = status
 
 
@@ -63,6 +65,7 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         self.closing = False  # close after the current response (soft stop, client asked)
         self.close_when_flushed = False
         self.parse_error = False
+        self.pending_error = 0  # status of a pipelined request refused while an earlier one is served
         self.tunnel = False
         self.requests = 0
         self.idle_since = self.accept_time
@@ -113,9 +116,13 @@ class HttpSession(ResponseSide, FlowControl, Stream):
                 self.txns[-1].early_tunnel_data = data[upgrade.args[0] :]
         except httptools.HttpParserError as exc:
             cause = exc.__context__
-            self.on_parse_error(cause.status if isinstance(cause, HeadTooLarge) else 400)
-        finally:
-            self.uncork()
+            self.on_parse_error(cause.status if isinstance(cause, RequestRejected) else 400)
+        # A request starts once the packet that completed its head is parsed:
+        # an error later in that packet rejects it before anything is sent.
+        txns = self.txns
+        if txns and txns[0].headers_at >= 0 and not txns[0].started and not self.closed:
+            self.start_txn(txns[0])
+        self.uncork()
 
     def update_client_mask(self) -> None:
         """Read while at most one request is pending and its body is not piling up."""
@@ -146,16 +153,16 @@ class HttpSession(ResponseSide, FlowControl, Stream):
     def on_url(self, url: bytes) -> None:
         txn = self.parsing
         txn.url = txn.url + url if txn.url else url
-        if len(txn.url) > MAX_URI:
-            raise HeadTooLarge(414)
+        if len(txn.url) > MAX_HEAD:
+            raise RequestRejected(400)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         txn = self.parsing
         if txn.headers_at >= 0:
             return  # trailers of a chunked body: not forwarded (the body is re-chunked)
         self.head_size += len(name) + len(value) + 4
-        if self.head_size > MAX_HEAD:
-            raise HeadTooLarge(431)
+        if self.head_size + len(txn.url) > MAX_HEAD or len(txn.raw_headers) >= MAX_HEADERS:
+            raise RequestRejected(400)
         txn.raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -166,14 +173,20 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         txn.version = parser.get_http_version()
         txn.keep_alive = parser.should_keep_alive()
         txn.upgrade = parser.should_upgrade()
-        for name, _value in txn.raw_headers:
-            if len(name) == 17 and name.lower() == b"transfer-encoding":
+        host = None
+        for name, value in txn.raw_headers:
+            size = len(name)
+            if size == 17 and name.lower() == b"transfer-encoding":
+                if value.strip().lower() != b"chunked":
+                    raise RequestRejected(422)  # HAProxy 2.6 knows no other request transfer-coding
                 txn.chunked = True
+            elif size == 4 and name.lower() == b"host":
+                if host is not None and value.strip() != host:
+                    raise RequestRejected(400)  # differing Host values: a parsing error in HAProxy
+                host = value.strip()
         self.requests += 1
         self.facts.requests = self.requests
         self.frontend.count(C_REQUESTS)
-        if txn is self.txns[0]:
-            self.start_txn(txn)
 
     def on_body(self, body: bytes) -> None:
         txn = self.parsing
@@ -193,6 +206,7 @@ class HttpSession(ResponseSide, FlowControl, Stream):
 
     def start_txn(self, txn: HttpTxn) -> None:
         """Rules, routing and a server for the txn at the head of the queue."""
+        txn.started = True
         self.deadline_kind = ""  # until the request goes out, only the client can stall us
         reply = http_rules.request_phase(self, txn)
         if reply is not None:
@@ -225,22 +239,42 @@ class HttpSession(ResponseSide, FlowControl, Stream):
     # -- errors and local replies ------------------------------------------------
 
     def on_parse_error(self, status: int = 400) -> None:
+        """The request cannot be parsed: HAProxy's H1 parser answers with its raw
+        error page and logs `<BADREQ>` with `PR--`, before any rule or backend."""
         self.parse_error = True
         self.frontend.count(C_REQ_ERRORS)
         txn = self.parsing
-        if txn is None or txn is not self.txns[0]:
-            # garbage after a complete request: answer what is pending, then close
-            if txn is not None:
-                self.txns.remove(txn)
+        if txn is None:
+            txn = HttpTxn(-1.0, 0)
+            self.txns.append(txn)
+        if txn is not self.txns[0]:
+            self.txns.remove(txn)  # garbage after a request still being served
+            self.pending_error = status
             self.closing = True
-            if not self.txns:
-                self.close_when_flushed = True
-                self.flush_client()
             return
-        txn.term = "PR"
-        txn.method = b""  # logged as <BADREQ>
-        txn.headers_at = -1.0
-        self.send_error(txn, status, close=True)
+        self.reject(txn, status, "PR")
+
+    def reject(self, txn: HttpTxn, status: int, term: str, send: bool = True) -> None:
+        """End `txn` as a request HAProxy's H1 layer refused (bad request, timeout,
+        client gone): whatever was started is undone, the connection closes."""
+        if txn.connector is not None:
+            txn.connector.cancel()
+            txn.connector = None
+        if txn.sent_at >= 0 or self.conn is not None:
+            self.drop_server_conn()
+        if txn.server_counted:
+            txn.server.drop_conn()
+            txn.server_counted = False
+        txn.backend = txn.server = None
+        txn.rejected = True
+        txn.status, txn.term = status, term
+        txn.local_reply = txn.resp_done = txn.close_after = True
+        txn.body = None
+        if send:
+            data = http_rules.rejection_bytes(self, status)
+            if data:
+                self.send_client(data)
+        self.end_txn(txn)
 
     def reply_local(self, txn: HttpTxn, reply: http_rules.LocalReply, close: bool = False) -> None:
         """lb answers (a rule's deny, redirect or return, or an error): send it; the
@@ -334,11 +368,15 @@ class HttpSession(ResponseSide, FlowControl, Stream):
     def on_client_eof(self) -> None:
         self.client_eof = True
         if not self.txns:
+            if not self.requests:  # nothing at all on this connection: HAProxy logs it (CR, 400)
+                self.txns.append(HttpTxn(-1.0, 0))
+                self.reject(self.txns[0], 400, "CR", send=False)
+                return
             self.finish_quietly()
             return
         txn = self.txns[0]
-        if txn.headers_at < 0:  # closed in the middle of a request head
-            self.abort_txn(txn, "CR")
+        if txn.headers_at < 0:  # closed in the middle of a request head: logged as a 400
+            self.reject(txn, 400, "CR", send=False)
             return
         if self.tunnel:
             self.tunnel_client_eof()
@@ -348,6 +386,9 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         txn = self.txns[0] if self.txns else None
         if txn is None:
             self.finish_quietly()
+            return
+        if txn.headers_at < 0:
+            self.reject(txn, 400, "CR", send=False)
             return
         phase = "R" if txn.headers_at < 0 else ("H" if txn.status < 0 else "D")
         self.abort_txn(txn, "C" + phase)

@@ -58,11 +58,10 @@ class FlowControl:
         """timeout http-request: 408, logged cR (HAProxy)."""
         txn = self.txns[0] if self.txns else None
         if txn is None:
-            txn = HttpTxn(-1.0, 0)  # nothing received: TR is -1
+            txn = HttpTxn(-1.0, 0)  # nothing received
             self.txns.append(txn)
-        txn.term = "cR"
         self.parse_error = True
-        self.send_error(txn, 408, close=True)
+        self.reject(txn, 408, "cR")
 
     def expired_keepalive(self) -> None:
         self.finish_quietly()

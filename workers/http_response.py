@@ -98,6 +98,7 @@ class ResponseSide:
     def on_connect_failed(self, term: str) -> None:
         txn = self.txns[0]
         self.take_connector_facts(txn)
+        txn.server = txn.connector.server  # HAProxy logs the last server it tried (None: no server)
         txn.connector = None
         self.no_server(txn, term)
 
@@ -124,12 +125,16 @@ class ResponseSide:
         conn.send(http_rules.request_head(self, txn))
         self.send_pending_body(txn)
         self.set_deadline("server", now, txn.backend.timeouts.server)
+        if not self.corked:
+            self.update_client_mask()  # body buffered while connecting may have paused the client
 
     # -- server events -------------------------------------------------------
 
     def on_server_data(self, data: bytes) -> None:
         self.last_server_io = self.loop.now
         if self.tunnel:
+            if self.txns:
+                self.txns[0].resp_payload += len(data)  # HAProxy counts tunnelled bytes in %B
             self.send_client(data)
             return
         self.corked = True
@@ -138,6 +143,7 @@ class ResponseSide:
         except httptools.HttpParserUpgrade as upgrade:
             rest = data[upgrade.args[0] :]
             if rest and self.tunnel:
+                self.txns[0].resp_payload += len(rest)
                 self.send_client(rest)
         except httptools.HttpParserError:
             if self.conn is not None:  # not already handled by a callback
@@ -286,13 +292,18 @@ class ResponseSide:
             txn.server.drop_conn()
             txn.server_counted = False
         self.log_txn(txn)
+        if self.pending_error and not txns:
+            self.pending_error, status = 0, self.pending_error
+            txns.append(HttpTxn(-1.0, 0))
+            self.reject(txns[0], status, "PR")
+            return
         if txn.close_after or self.closing:
             self.close_when_flushed = True
             self.flush_client()
             return
         self.idle_since = self.loop.now
         if txns:
-            if txns[0].headers_at >= 0:
+            if txns[0].headers_at >= 0 and not txns[0].started:
                 self.start_txn(txns[0])
         else:
             self.set_deadline("keepalive", self.idle_since, self.plan.keepalive_timeout)
@@ -336,6 +347,9 @@ class ResponseSide:
         if server is not None:
             record.server_ip, record.server_port = server.address
             record.srvconn = server.current_conns()
+            conn = self.conn
+            if conn is not None:
+                record.backend_src_ip, record.backend_src_port = conn.local_ip, conn.local_port
         if backend is not None:
             record.beconn = backend.current_conns()
             record.backend_queue = len(backend.queue)

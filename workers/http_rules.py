@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from lb.http import pipeline
-from lb.http.errors import error_reply
+from lb.http.errors import error_reply, mux_error_bytes
 from lb.http.model import AREA
 from lb.http.reply import Reply, connection_header
 
@@ -257,3 +257,9 @@ def error_reply_for(session: Any, txn: Any, status: int, term: str) -> LocalRepl
     """The error reply: the backend's errorfile, the frontend's, or HAProxy's built-in."""
     backend = txn.backend.conf if txn is not None and txn.backend is not None else None
     return LocalReply(status, error_reply(status, backend, session.frontend.conf), term)
+
+
+def rejection_bytes(session: Any, status: int) -> bytes:
+    """The raw page of a request refused by the H1 layer (400, 408, 422)."""
+    return mux_error_bytes(status, session.frontend.conf)
+

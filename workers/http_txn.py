@@ -53,6 +53,9 @@ class HttpTxn:
     server_counted = False  # the server's in-flight count includes this txn
     retried = False
     local_reply = False  # answered by lb itself (deny, redirect, return, errors)
+    started = False  # rules and routing have run
+    rejected = False  # refused by the H1 layer (bad request, timeout): logged as HAProxy's <BADREQ>
+    recv_mark = 0  # the session's received byte count when this request began
     # response
     response: Response | None = None
     resp_headers: list | None = None  # raw response header tuples
@@ -112,28 +115,35 @@ class HttpTxn:
     # adds itself are not counted.
 
     def request_size(self) -> int:
-        if not self.method:
+        if not self.method or self.rejected:
             return 0
         size = HTX_START_LINE + len(self.method) + len(self.url) + 8 + HTX_END_OF_HEADERS + self.bytes_in
-        return size + sum(len(n) + len(v) for n, v in self.raw_headers)
+        return size + sum(len(n) + len(v) for n, v in self.raw_headers if n.lower() not in HOP_BY_HOP)
 
     def response_size(self) -> int:
+        if self.rejected:
+            return 0  # HAProxy does not count the pages its H1 layer sends
         if self.local_data:
             return raw_message_size(self.local_data)
         if self.resp_headers is None:
             return 0
         size = HTX_START_LINE + 8 + 3 + len(self.reason) + HTX_END_OF_HEADERS + self.resp_payload
+        if self.status == 101:
+            size += len(b"connectionUpgrade")  # HAProxy counts the Connection header of a 101
         return size + sum(len(n) + len(v) for n, v in self.resp_headers if n.lower() not in HOP_BY_HOP)
 
     def fill_record(self, record: LogRecord, now: float, accept_time: float, accept_date: float) -> None:
         """The HTTP fields of the log line (Stream.log fills the connection ones)."""
         record.request_date = accept_date + (self.begin - accept_time) if self.begin >= 0 else accept_date
+        if self.rejected:  # HAProxy: -1/-1/-1/-1/0 for a request its H1 layer refused
+            self.headers_at = self.sent_at = -1.0
+            self.t_queue = self.t_connect = -1
         record.t_idle = self.idle_ms
         record.t_request = ms_between(self.begin, self.headers_at)
         record.t_queue = self.t_queue
         record.t_connect = self.t_connect
         record.t_response = ms_between(self.sent_at, self.response_at) if self.t_connect >= 0 else -1
-        record.t_active = ms_between(self.begin, now)
+        record.t_active = 0 if self.rejected else ms_between(self.begin, now)
         record.status = self.status
         record.bytes_out = self.response_size()
         record.bytes_in = self.request_size()
@@ -146,7 +156,7 @@ class HttpTxn:
         elif self.method:
             record.method, record.uri = self.method.decode("latin-1"), self.url.decode("latin-1")
             record.http_version = f"HTTP/{self.version}"
-        record.request_line = self.request_line()
+        record.request_line = "" if self.rejected else self.request_line()
         rules = self.rules
         if rules is not None:
             record.captured_request_headers = rules.req_captures

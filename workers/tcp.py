@@ -242,9 +242,10 @@ class TcpSession(Stream):
     def fill_record(self, record: LogRecord, term: str) -> None:
         connector = self.connector
         record.backend = self.backend.name if self.backend else None
-        record.server = self.server.name if self.server else None
-        if self.server is not None:
-            record.server_ip, record.server_port = self.server.address
+        tried = self.server or (connector.server if connector is not None else None)
+        record.server = tried.name if tried else None  # HAProxy names the last server tried
+        if tried is not None:
+            record.server_ip, record.server_port = tried.address
         record.t_queue = connector.t_queue if connector else -1
         record.t_connect = connector.t_connect if connector else -1
         if connector is not None:

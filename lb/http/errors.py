@@ -82,3 +82,24 @@ def error_response(proxy: Any, code: int) -> bytes:
     for a keep-alive HTTP/1.1 client; a closing reply gets `connection: close`."""
     reply = error_reply(code, proxy)
     return reply.render(b"connection: close\r\n" if reply.close and not reply.http10 else b"")
+
+
+# The pages HAProxy's H1 layer sends itself, before a request reaches a
+# stream (parse errors, timeout http-request): written raw, with the header
+# names as in src/http.c, `Connection: close` where the source has it, and
+# not counted in the log's %B.  422 answers a request transfer-coding other
+# than chunked (recorded from HAProxy 2.6.12).
+_MUX_ONLY = {422: ("Unprocessable Content", "The server cannot process the contained instructions.")}
+
+
+def mux_error_bytes(code: int, frontend: Any = None) -> bytes:
+    """Bytes of the page HAProxy's H1 layer sends for `code` (the frontend's errorfile wins)."""
+    raw = frontend.errorfiles.get(code) if frontend is not None else None
+    if raw is not None:
+        return raw
+    reason, text = _MESSAGES.get(code) or _MUX_ONLY[code]
+    body = f"<html><body><h1>{code} {reason}</h1>\n{text}\n</body></html>\n"
+    close = "Connection: close\r\n" if code in _CLOSING else ""
+    head = (f"HTTP/1.1 {code} {reason}\r\nContent-length: {len(body)}\r\nCache-Control: no-cache\r\n"
+            f"{close}Content-Type: text/html\r\n\r\n")  # fmt: skip
+    return (head + body).encode()

@@ -40,7 +40,7 @@ def test_stopped_server_is_marked_down_and_comes_back(lb_factory, servers):
     assert re.fullmatch(r'\[WARNING\]  \(\d+\) : Server be/B is DOWN, reason: Layer4 connection problem, '
                         r'info: "Connection refused", check duration: \d+ms\. 2 active and 0 backup servers '
                         r'left\. 0 sessions active, 0 requeued, 0 remaining in queue\.', line)
-    assert lb.find_events("server_state", server="B", state="DOWN")
+    assert lb.wait_event("server_state", server="B", state="DOWN")  # the JSON event follows the text line
     # from now on no connection reaches B and none fails
     seen = [tag_of(port) for _ in range(30)]
     assert set(seen) == {"A", "C"}

@@ -166,7 +166,7 @@ def test_killed_worker_is_respawned_and_no_client_fails(lb_factory, tag_servers)
     for thread in threads:
         thread.join(20)
     assert results == ["s1"] * 40
-    lb.wait_event("worker exited", pid=victim)
+    lb.wait_event("worker exited", worker_pid=victim)
     wait_until(lambda: len(lb.workers()) == 2 and victim not in lb.workers(), what="respawn")
 
 
@@ -183,7 +183,7 @@ def test_hung_worker_is_killed_and_replaced(lb_factory, tag_servers):
     lb = lb_factory(config([port], f"    server s1 127.0.0.1:{s1.port}", extra_global="    heartbeat-timeout 1s"))
     victim = lb.workers()[0]
     os.kill(victim, signal.SIGSTOP)
-    lb.wait_event("worker hung", pid=victim, timeout=15)
+    lb.wait_event("worker hung", worker_pid=victim, timeout=15)
     wait_until(lambda: len(lb.workers()) == 2 and victim not in lb.workers(), what="replacement")
     assert [tag_of(port) for _ in range(10)] == ["s1"] * 10
 
