@@ -461,7 +461,8 @@ def exchange(port: int, data: bytes, host: str = "127.0.0.1", timeout: float = 1
 
 
 def builtin_error(status: int, reason: str, text: str, connection: str | None = None) -> bytes:
-    """HAProxy's built-in error page as HAProxy 2.6 sends it (semantics §2)."""
+    """HAProxy's built-in error page as HAProxy 2.6 sends it from a stream (semantics §2):
+    header names lower-cased (HTX), the connection header, if any, last."""
     body = f"<html><body><h1>{status} {reason}</h1>\n{text}\n</body></html>\n".encode()
     head = (f"HTTP/1.1 {status} {reason}\r\ncontent-length: {len(body)}\r\n"
             "cache-control: no-cache\r\ncontent-type: text/html\r\n")  # fmt: skip
@@ -470,8 +471,17 @@ def builtin_error(status: int, reason: str, text: str, connection: str | None = 
     return head.encode() + b"\r\n" + body
 
 
-ERR_400 = builtin_error(400, "Bad request", "Your browser sent an invalid request.", "close")
-ERR_408 = builtin_error(408, "Request Time-out", "Your browser didn't send a complete request in time.", "close")
+def parser_error(status: int, reason: str, text: str) -> bytes:
+    """An error HAProxy 2.6's H1 layer sends itself (bad request, timeout http-request): the raw
+    message of src/http.c, header names as written there, connection: close before the type."""
+    body = f"<html><body><h1>{status} {reason}</h1>\n{text}\n</body></html>\n".encode()
+    head = (f"HTTP/1.1 {status} {reason}\r\nContent-length: {len(body)}\r\nCache-Control: no-cache\r\n"
+            "Connection: close\r\nContent-Type: text/html\r\n")  # fmt: skip
+    return head.encode() + b"\r\n" + body
+
+
+ERR_400 = parser_error(400, "Bad request", "Your browser sent an invalid request.")
+ERR_408 = parser_error(408, "Request Time-out", "Your browser didn't send a complete request in time.")
 ERR_502 = builtin_error(502, "Bad Gateway", "The server returned an invalid or incomplete response.")
 ERR_503 = builtin_error(503, "Service Unavailable", "No server is available to handle this request.")
 ERR_504 = builtin_error(504, "Gateway Time-out", "The server didn't respond in time.")

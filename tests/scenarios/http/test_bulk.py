@@ -141,11 +141,6 @@ def test_upload_without_expect_streams_when_the_server_connection_is_up(setup) -
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(strict=True, reason="workers/http.py: an upload whose first 64 KiB arrive before its server "
-                   "connection is ready (here: queued behind 'maxconn 1') stalls for good: update_client_mask stops "
-                   "reading at HIGH_WATER of buffered body, use_conn -> send_pending_body then writes it all at once, "
-                   "ServerConn.send queues nothing so flush()/on_server_drained never runs, and the client socket is "
-                   "never read again (the server gets 64 KiB, the client waits until 'timeout client')")  # fmt: skip
 def test_upload_queued_before_its_server_connection_completes(setup) -> None:
     lb, port, origin = setup
     size = 1024 * 1024

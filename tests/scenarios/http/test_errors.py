@@ -186,10 +186,6 @@ def test_503_when_the_connection_is_refused(lab: Lab) -> None:
     assert " 0/0/-1/-1/" in line and " 503 217 - - SC-- " in line and " 1/1/0/0/1 0/0 " in line  # one retry
 
 
-@pytest.mark.xfail(strict=True, reason="workers/http_response.py on_connect_failed: when every connect attempt "
-                   "is refused, lb logs 'be_refused/<NOSRV>'; HAProxy 2.6 logs the server it tried, "
-                   "'be_refused/s1 0/0/-1/-1/1002 503 217 - - SC-- 1/1/0/0/1' (txn.server is never set "
-                   "from the Connector's server)")  # fmt: skip
 def test_a_refused_connection_is_logged_with_the_server_tried(lab: Lab) -> None:
     _, client = get(lab.port, "/refused")
     line = wait_log(lab.lb, f"127.0.0.1:{client} ")

@@ -160,10 +160,6 @@ def test_chunk_sizes_are_upper_case_hex_as_haproxy_writes_them(setup: Setup) -> 
     assert b"\r\n\r\n6\r\nfirst,\r\nC\r\nsecond part,\r\n" in response.raw
 
 
-@pytest.mark.xfail(strict=True, reason="workers/http.py reply_local: a redirect, deny or NOSRV 503 answered to a "
-                   "complete keep-alive request gets 'connection: close' and the connection is closed, because "
-                   "start_txn runs from on_headers_complete before on_message_complete sets txn.complete; "
-                   "HAProxy 2.6 sends no connection header and serves the next request on the same connection")
 @pytest.mark.parametrize(("path", "status"), [("/old", 302), ("/forbidden", 403), ("/unavailable", 503)])
 def test_local_replies_keep_the_connection_alive(setup: Setup, path: str, status: int) -> None:
     with connect(setup.port) as sock:

@@ -136,10 +136,6 @@ def test_a_slow_but_complete_body_is_not_cut_by_http_request(setup) -> None:
     assert origin.seen("/slow-body")[-1].body == body
 
 
-@pytest.mark.xfail(strict=True, reason="lb.http.errors / workers/http_flow.py expired_request: HAProxy 2.6's H1 mux "
-                   "sends the 408 page raw, 'HTTP/1.1 408 Request Time-out\\r\\nContent-length: 110\\r\\n"
-                   "Cache-Control: no-cache\\r\\nConnection: close\\r\\nContent-Type: text/html\\r\\n\\r\\n...', and logs "
-                   "%B as 0 ('408 0 - - cR--'); lb sends lower-cased names with connection last and logs 217")
 def test_408_is_byte_exact_with_haproxy(setup) -> None:
     lb, port, origin = setup
     with connect(port) as sock:
