@@ -20,7 +20,8 @@ from typing import Any, Iterator
 import pytest
 
 from tests.http.requests.cases import HERE, load
-from tests.scenarios.http.httpkit import RawServer, ResponseReader, connect
+from tests.scenarios.http.httpkit import ResponseReader, connect
+from tests.scenarios.http.origins import RawServer
 from tests.support import LbProcess, free_port
 
 CONFIG = """

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import http.client
 import re
-import socket
 import ssl
 import subprocess
 from pathlib import Path
@@ -29,7 +28,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.scenarios.http.httpkit import Origin, exchange, make_certificate, wait_log
+from tests.scenarios.http.httpkit import exchange, make_certificate, wait_log
+from tests.scenarios.http.origins import Origin
 from tests.support import REPO, LbProcess, free_port, wait_until
 
 POOLS = {"app": ("127.0.0.31", "127.0.0.32", "127.0.0.33"), "api": ("127.0.0.41", "127.0.0.42"),

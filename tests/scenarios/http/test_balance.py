@@ -17,7 +17,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.scenarios.http.httpkit import Origin
+from tests.scenarios.http.origins import Origin
 from tests.support import LbProcess, free_port
 
 CONFIG = """

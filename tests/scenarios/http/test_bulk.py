@@ -20,7 +20,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.scenarios.http.httpkit import Origin, ResponseReader, connect, pattern_digest, pattern_stream
+from tests.scenarios.http.httpkit import ResponseReader, connect
+from tests.scenarios.http.origins import Origin, pattern_digest, pattern_stream
 from tests.support import LbProcess, free_port
 
 SIZE = 100 * 1024 * 1024

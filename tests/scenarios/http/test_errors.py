@@ -20,8 +20,8 @@ from typing import Callable, Iterator
 
 import pytest
 
-from tests.scenarios.http.httpkit import (ERR_502, ERR_503, ERR_504, Origin, RawServer, ResponseReader, connect,
-                                          exchange, wait_log)  # fmt: skip
+from tests.scenarios.http.httpkit import ERR_502, ERR_503, ERR_504, ResponseReader, connect, exchange, wait_log
+from tests.scenarios.http.origins import Origin, RawServer
 from tests.support import REPO, LbProcess, free_port, wait_until
 
 CONFIG = """

@@ -17,7 +17,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.scenarios.http.httpkit import Origin, RawServer, ResponseReader, connect, exchange
+from tests.scenarios.http.httpkit import ResponseReader, connect, exchange
+from tests.scenarios.http.origins import Origin, RawServer
 from tests.support import LbProcess, free_port
 
 CONFIG = """
@@ -212,7 +213,8 @@ def test_http10_server_behind_an_http11_client(setup: Setup) -> None:
                    "HTTP/1.0 server response goes out without 'connection: keep-alive' (so an HTTP/1.0-minded client "
                    "takes it as the last one), with its 'keep-alive' header dropped and the value spaces kept; "
                    "HAProxy 2.6 sends 'HTTP/1.0 200 OK, content-length: 2, keep-alive: timeout=5, x-spaced: value, "
-                   "connection: keep-alive' (and, when closing, no 'connection: close': implicit in HTTP/1.0; lb adds one)")  # fmt: skip
+                   "connection: keep-alive' (and, when closing, no 'connection: close': implicit in HTTP/1.0; "
+                   "lb adds one)")  # fmt: skip
 def test_http10_server_response_is_rewritten_as_haproxy_does(setup: Setup) -> None:
     with connect(setup.port) as sock:
         sock.sendall(b"GET /old-server HTTP/1.1\r\nHost: lb.test\r\n\r\n")

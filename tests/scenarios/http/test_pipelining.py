@@ -16,7 +16,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.scenarios.http.httpkit import PATTERN, Origin, ResponseReader, connect
+from tests.scenarios.http.httpkit import ResponseReader, connect
+from tests.scenarios.http.origins import PATTERN, Origin
 from tests.support import LbProcess, free_port
 
 CONFIG = """
@@ -104,8 +105,8 @@ def test_pipelined_large_bodies_stay_intact(setup) -> None:
     with connect(port) as sock:
         reader = ResponseReader(sock)
         # a first exchange attaches a server connection to this client connection, so the
-        # bodies below stream to it (a body arriving before any server connection is up is
-        # test_bulk.py's xfail)
+        # bodies below stream to it (a body arriving before its server connection is up is
+        # test_bulk.py's queued-upload case)
         sock.sendall(head("GET", "/warm-up"))
         assert reader.next().status == 200
         payload = b""

@@ -20,7 +20,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.scenarios.http.httpkit import ERR_408, Origin, connect, request, wait_log
+from tests.scenarios.http.httpkit import ERR_408, connect, request, wait_log
+from tests.scenarios.http.origins import Origin
 from tests.support import LbProcess, free_port
 
 CONFIG = """

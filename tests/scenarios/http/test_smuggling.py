@@ -27,7 +27,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.scenarios.http.httpkit import ERR_400, RawServer, ResponseReader, connect, wait_log
+from tests.scenarios.http.httpkit import ERR_400, ResponseReader, connect, wait_log
+from tests.scenarios.http.origins import RawServer
 from tests.support import LbProcess, free_port
 
 CONFIG = """

@@ -18,7 +18,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.scenarios.http.httpkit import Origin, ResponseReader, connect, read_response
+from tests.scenarios.http.httpkit import ResponseReader, connect, read_response
+from tests.scenarios.http.origins import Origin
 from tests.support import LbProcess, free_port
 
 CONFIG = """

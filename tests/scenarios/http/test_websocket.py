@@ -23,7 +23,8 @@ from typing import Iterator
 import pytest
 import websocket
 
-from tests.scenarios.http.httpkit import Origin, RawServer, request, wait_log
+from tests.scenarios.http.httpkit import request, wait_log
+from tests.scenarios.http.origins import Origin, RawServer
 from tests.support import LbProcess, free_port
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
