@@ -16,9 +16,10 @@ no `log`), then with `option httplog` and `log 127.0.0.1:PORT local0` to a
 sink process that drains and counts the datagrams (so a proxy that drops
 lines shows it; lines may exceed requests by up to twice the connections:
 requests in flight when wrk stops are logged too).  On loopback the kernel's
-delivery of each datagram is charged to the sending proxy's CPU time.  The table gives req/s and CPU µs/req for both runs and the
-difference: the CPU cost of one log line, lb's next to HAProxy's.  On a
-shared machine prefer the CPU columns: they do not depend on what else runs.
+delivery of each datagram is charged to the sending proxy's CPU time.  The
+table gives req/s and CPU µs/req for both runs and the difference: the CPU
+cost of one log line, lb's next to HAProxy's.  On a shared machine prefer
+the CPU columns: they do not depend on what else runs.
 """
 
 from __future__ import annotations

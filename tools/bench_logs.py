@@ -6,7 +6,9 @@
 For tcplog, httplog (with and without captures) and httplog clf: the time
 to render a LogRecord with the compiled format, then the time of
 ProxyLogger.log() sending it to a UDP syslog socket drained by another
-process (header cache, encode, truncation, one send).  The whole-proxy cost
+process (header cache, encode, truncation, one send), and log() to a target
+whose level (`emerg`) filters the line out: everything but the framing and the
+send, so the difference between the two is the cost of sending.  The whole-proxy cost
 of `option httplog` to syslog, record building in the worker included, is
 measured by `tools/bench.py --mode http --syslog` next to HAProxy's.
 """
@@ -62,18 +64,21 @@ def main() -> None:
         port = int(drain.stdout.readline())  # type: ignore[union-attr]
         sink = UdpSink("127.0.0.1", port, socket.AF_INET)
         print(f"{time.strftime('%Y-%m-%d')}  lb.logs, {args.lines} lines each, CPU µs per line")
-        print("| format | render | log() to UDP syslog |\n|---|---:|---:|")
+        print("| format | render | log() to UDP syslog | log() filtered by level (no send) |\n|---|---:|---:|---:|")
         for name, fmt, mode, captures in (("tcplog", TCPLOG, "tcp", False), ("httplog", HTTPLOG, "http", False),
                                           ("httplog + capture", HTTPLOG, "http", True),
                                           ("httplog clf", HTTPLOG_CLF, "http", False)):
             compiled, record, context = compile_format(fmt, mode), sample_record(captures), RenderContext(1, "h")
             proxy = Proxy(name="www", section="frontend", mode=mode)
             area_of(proxy).compiled = compiled
-            target = Target(sink, syslog.Framer("local", 16, "lb", 1), 1024, syslog.LOG_DEBUG, syslog.LOG_EMERG)
-            logger = ProxyLogger(proxy, [target], 1, "h", 1023)
+            framer = syslog.Framer("local", 16, "lb", 1)
+            logger = ProxyLogger(proxy, [Target(sink, framer, 1024, syslog.LOG_DEBUG, syslog.LOG_EMERG)], 1, "h", 1023)
+            quiet_target = Target(sink, framer, 1024, syslog.LOG_EMERG, syslog.LOG_EMERG)
+            filtered = ProxyLogger(proxy, [quiet_target], 1, "h", 1023)
             render = per_call_us(lambda: compiled.render(record, context), args.lines)
             log = per_call_us(lambda: logger.log(record), args.lines)
-            print(f"| {name} | {render:.1f} | {log:.1f} |")
+            no_send = per_call_us(lambda: filtered.log(record), args.lines)
+            print(f"| {name} | {render:.1f} | {log:.1f} | {no_send:.1f} |")
     finally:
         drain.kill()
 

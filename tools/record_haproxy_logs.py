@@ -235,7 +235,8 @@ def record_e2e(out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, help="default: tests/logs/data/haproxy26.json (haproxy26_e2e.json with --e2e)")
+    parser.add_argument("--out", type=Path,
+                        help="default: tests/logs/data/haproxy26.json (haproxy26_e2e.json with --e2e)")
     parser.add_argument("--e2e", action="store_true", help="record the end-to-end lab of tests/logs/e2e_lab.py")
     args = parser.parse_args()
     os.environ.setdefault("TZ", "UTC")

@@ -202,7 +202,8 @@ def syslog_differences(ours: str, our_pid: int, theirs: str, their_pid: int, **o
     for name, text in (("ours", ours), ("haproxy's", theirs)):
         if not text.endswith("\n"):
             problems.append(f"{name} datagram does not end with a line feed: {text!r}")
-    (our_head, our_body), (their_head, their_body) = header_shape(ours, "lb", our_pid), header_shape(theirs, "haproxy", their_pid)
+    our_head, our_body = header_shape(ours, "lb", our_pid)
+    their_head, their_body = header_shape(theirs, "haproxy", their_pid)
     if our_head != their_head:
         problems.append(f"syslog header: ours {our_head!r}, haproxy {their_head!r}")
     problems += line_differences(our_body, their_body, **options)  # type: ignore[arg-type]

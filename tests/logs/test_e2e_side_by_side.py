@@ -32,19 +32,8 @@ RECORDING = json.loads((Path(__file__).parent / "data" / "haproxy26_e2e.json").r
 
 # scenario -> how lb's line differs from HAProxy's (lb bugs, reported; the lead fixes the engine)
 KNOWN_DIFFERENCES = {
-    "tcp_retries": "%s: ours '<NOSRV>', haproxy 'closed' (the server is still named once retries are exhausted)",
-    "http_408_request_timeout": "%B: ours '217' (the 408 reply), haproxy '0' (errors sent by the mux are not counted)",
-    "http_400_bad_request": "%B: ours '191' (the 400 reply), haproxy '0'",
-    "http_400_client_aborted": "%ST: ours '-1', haproxy '400' (a request cut by the client: CR--, <BADREQ>)",
-    "http_empty_connection": "no line from lb; haproxy logs '-1/-1/-1/-1/0 400 0 - - CR-- ... \"<BADREQ>\"' for a "
-                             "connection closed before any byte (without dontlognull)",
     "http_dontlognull_partial_request": "no line from lb; under dontlognull haproxy still logs a connection that "
                                         "sent an incomplete request: '400 0 - - CR-- ... \"<BADREQ>\"'",
-    "http_websocket": "%B: ours '180', haproxy '201': haproxy counts the 101 head with its 'connection: Upgrade' "
-                      "header (17 more) and the bytes tunnelled to the client (4)",
-    "http_custom_format": "%bi: ours '-', haproxy '127.0.0.1' (backend source address); %U: ours '141', haproxy "
-                          "'126' (haproxy's HTX size leaves out the request's 'Connection: close', 15)",
-    "http_custom_format_rejected": "%B: ours '191', haproxy '0'; %HQ: ours '', haproxy '<BADREQ>'",
     "http_capture_cookie": "%CC/%CS: ours '-', haproxy 'APPSESS=client1'/'APPSESS=srv42' (capture cookie is "
                            "parsed but not applied)",
 }
