@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 
 from lb.logs.compare import line_differences
-from tests.logs.e2e_lab import DOWN_AT_START, SCENARIOS, Backends, Scenario, websocket
+from tests.logs.e2e_lab import DOWN_AT_START, SCENARIOS, Backends, Scenario, http_get, websocket
 from tests.logs.e2e_support import HAPROXY, HAProxyLive, LbLive, LiveProxy, play_both, syslog_differences
-from tests.support import wait_until
+from tests.support import LbProcess, free_port, wait_until
 
 RECORDING = json.loads((Path(__file__).parent / "data" / "haproxy26_e2e.json").read_text())
 
@@ -134,3 +134,35 @@ def test_recording_covers_every_scenario() -> None:
     """A scenario added to the lab needs `tools/record_haproxy_logs.py --e2e` to be run again."""
     assert set(RECORDING["scenarios"]) == {item.name for item in SCENARIOS}
     assert RECORDING["haproxy"].startswith("HAProxy version 2.6")
+
+
+UNIQUE_ID_CONFIG = """
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    log stdout format raw local0
+frontend ft_id
+    bind 127.0.0.1:{port}
+    unique-id-format %{{+X}}o%ci:%cp_%Ts
+    log-format "%cp %Ts %ID %{{+Q}}r"
+    default_backend bk
+backend bk
+    server web1 127.0.0.1:{web}
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="'unique-id-format' is an unknown keyword in lb: the config is refused, so %ID "
+                   "is always '-' (HAProxy: 7F000001:<%cp hex>_<%Ts hex> for this format)")
+def test_unique_id_format(lab: Lab, tmp_path: Path) -> None:
+    port = free_port()
+    lb = LbProcess(tmp_path, UNIQUE_ID_CONFIG.format(port=port, web=lab.backends.ports["b_web"]))
+    try:
+        lb.start()
+        http_get(port, "/id")
+        line = wait_until(lambda: lb.stdout_lines[:1], 5, what="the line")[0]
+    finally:
+        lb.stop()
+    client_port, seconds, unique_id, _request = line.split(" ", 3)
+    assert unique_id == f"7F000001:{int(client_port):04X}_{int(seconds):08X}", line
