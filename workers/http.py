@@ -24,7 +24,7 @@ from lb.http.txn import Stream as StreamFacts
 from workers import http_rules
 from workers.http_flow import FlowControl
 from workers.http_response import ResponseSide
-from workers.http_txn import LAST_CHUNK, HttpTxn, encode_chunk
+from workers.http_txn import HttpTxn, encode_chunk, last_chunk
 from workers.runtime import C_REQ_ERRORS, C_REQUESTS, FrontendRuntime
 from workers.stream import WOULD_BLOCK, Stream
 
@@ -158,12 +158,15 @@ class HttpSession(ResponseSide, FlowControl, Stream):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         txn = self.parsing
-        if txn.headers_at >= 0:
-            return  # trailers of a chunked body: not forwarded (the body is re-chunked)
+        if txn.headers_at >= 0:  # a trailer field of a chunked body
+            if txn.trailers is None:
+                txn.trailers = []
+            txn.trailers.append((name, value.rstrip(b" \t")))
+            return
         self.head_size += len(name) + len(value) + 4
         if self.head_size + len(txn.url) > MAX_HEAD or len(txn.raw_headers) >= MAX_HEADERS:
             raise RequestRejected(400)
-        txn.raw_headers.append((name, value))
+        txn.raw_headers.append((name, value.rstrip(b" \t")))  # HAProxy trims trailing blanks
 
     def on_headers_complete(self) -> None:
         txn = self.parsing
@@ -177,8 +180,10 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         for name, value in txn.raw_headers:
             size = len(name)
             if size == 17 and name.lower() == b"transfer-encoding":
-                if value.strip().lower() != b"chunked":
-                    raise RequestRejected(422)  # HAProxy 2.6 knows no other request transfer-coding
+                codings = [c.strip() for c in value.lower().split(b",")]
+                if codings != [b"chunked"]:
+                    # HAProxy 2.6: codings before a final chunked -> 422, anything else -> 400
+                    raise RequestRejected(422 if codings[-1] == b"chunked" else 400)
                 txn.chunked = True
             elif size == 4 and name.lower() == b"host":
                 if host is not None and value.strip() != host:
@@ -197,7 +202,7 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         txn = self.parsing
         self.parsing = None
         if txn.chunked:
-            self.push_body(txn, LAST_CHUNK)
+            self.push_body(txn, last_chunk(txn.trailers))
         txn.complete = True
         if txn.resp_done and self.txns and txn is self.txns[0]:
             self.end_txn(txn)

@@ -18,7 +18,8 @@ import httptools
 from lb.balance.base import QUEUE
 from workers import http_rules
 from workers.http_server import ServerConn
-from workers.http_txn import LAST_CHUNK, NO_BODY_STATUS, HttpTxn, encode_chunk
+from lb.logs.record import HTX_END_OF_HEADERS, HTX_START_LINE
+from workers.http_txn import NO_BODY_STATUS, HttpTxn, encode_chunk, last_chunk
 from workers.runtime import C_RESP_ERRORS, ServerRuntime
 from workers.upstream import Connector
 
@@ -223,6 +224,8 @@ class ResponseSide:
         events.headers, events.reason = [], b""
         if 100 <= status < 200 and status != 101:
             self.send_client(http_rules.interim_head(status, reason, headers))  # 100 Continue and friends
+            txn.interim_size += HTX_START_LINE + 11 + len(reason) + HTX_END_OF_HEADERS + \
+                sum(len(n) + len(v) for n, v in headers)  # fmt: skip
             return
         txn.response_at = self.loop.now
         txn.status = status
@@ -253,16 +256,20 @@ class ResponseSide:
 
     def resp_complete(self) -> None:
         events = self.conn.events if self.conn is not None else None
+        trailers = None
         if events is not None and events.headers:
-            events.headers = []  # trailers of a chunked response: not forwarded
+            trailers, events.headers = events.headers, []  # trailer fields of a chunked response
         txn = self.txns[0] if self.txns else None
+        if txn is not None:
+            txn.resp_trailers = trailers
         if txn is not None and not txn.resp_done and txn.status >= 200:
             self.finish_response(txn)
 
     def finish_response(self, txn: HttpTxn) -> None:
         if txn.resp_chunked:
-            self.send_client(LAST_CHUNK)
-            txn.bytes_out += len(LAST_CHUNK)
+            end = last_chunk(txn.resp_trailers)
+            self.send_client(end)
+            txn.bytes_out += len(end)
         txn.resp_done = True
         if txn.server_close or txn.resp_until_close or not txn.complete or self.server_mode(txn):
             self.drop_server_conn()

@@ -21,8 +21,8 @@ from lb.http.model import AREA
 from lb.http.reply import Reply, connection_header
 
 MODE_KAL, MODE_SCL, MODE_CLO = 0, 1, 2  # keep-alive < server-close < close (HAProxy)
-HOP_BY_HOP = (b"connection", b"keep-alive", b"proxy-connection")
-HOP_BY_HOP_STR = ("connection", "keep-alive", "proxy-connection")
+HOP_BY_HOP = (b"connection",)  # HAProxy forwards Keep-Alive and Proxy-Connection
+HOP_BY_HOP_STR = ("connection",)
 
 
 class LocalReply:
@@ -177,8 +177,7 @@ def request_head(session: Any, txn: Any) -> bytes:
 
 # Response headers the engine acts on: 0 dropped (hop-by-hop), 1 connection,
 # 2 transfer-encoding, 3 content-length.
-_RESPONSE_SPECIAL = {b"connection": 1, b"keep-alive": 0, b"proxy-connection": 0,
-                     b"transfer-encoding": 2, b"content-length": 3}  # fmt: skip
+_RESPONSE_SPECIAL = {b"connection": 1, b"transfer-encoding": 2, b"content-length": 3}
 
 
 def response_phase(session: Any, txn: Any, version: str, reason: bytes) -> tuple[bytes, LocalReply | None]:
@@ -191,7 +190,7 @@ def response_phase(session: Any, txn: Any, version: str, reason: bytes) -> tuple
     for name, value in txn.resp_headers:
         lower = name.lower()
         if lower not in special:
-            parts += (lower, b": ", value, b"\r\n")
+            parts += (lower, b": ", value.rstrip(b" \t"), b"\r\n")
             continue
         kind = special[lower]
         if kind == 1:
@@ -208,8 +207,14 @@ def response_phase(session: Any, txn: Any, version: str, reason: bytes) -> tuple
     upgrade = txn.status == 101 and txn.upgrade
     txn.close_after = not upgrade and (not txn.keep_alive or session.closing or txn.resp_until_close
                                        or not txn.complete or max(session.plan.mode, txn.backend.plan.mode) == MODE_CLO)  # fmt: skip
-    connection = b"upgrade" if upgrade else b"close" if txn.close_after else \
-        b"keep-alive" if txn.version == "1.0" else None  # fmt: skip
+    # HAProxy's H1 output: close is implicit in an HTTP/1.0 response, keep-alive
+    # must be said to an HTTP/1.0 client or in an HTTP/1.0 response.
+    if upgrade:
+        connection = b"upgrade"
+    elif txn.close_after:
+        connection = None if version == "1.0" else b"close"
+    else:
+        connection = b"keep-alive" if txn.version == "1.0" or version == "1.0" else None
     if session.plan.needs_response or txn.backend.plan.needs_response:
         return rules_response_head(session, txn, version, reason, connection)
     if connection:

@@ -17,13 +17,22 @@ from lb.http.txn import Txn
 from lb.logs.record import HTX_END_OF_HEADERS, HTX_START_LINE, LogRecord
 
 NO_BODY_STATUS = (204, 304)
-HOP_BY_HOP = (b"connection", b"keep-alive", b"proxy-connection")
+# HAProxy removes only the Connection header in both directions (Keep-Alive and
+# Proxy-Connection are forwarded), and does not count it in HTX sizes.
+HOP_BY_HOP = (b"connection",)
 LAST_CHUNK = b"0\r\n\r\n"
 
 
 def encode_chunk(data: bytes | memoryview) -> bytes:
-    """One chunk of a chunked body as it goes on the wire."""
-    return b"%x\r\n%s\r\n" % (len(data), data)
+    """One chunk of a chunked body as it goes on the wire (upper-case hex, as HAProxy writes it)."""
+    return b"%X\r\n%s\r\n" % (len(data), data)
+
+
+def last_chunk(trailers: list[tuple[bytes, bytes]] | None) -> bytes:
+    """The end of a chunked body, with the trailer fields (names lower-cased) when any."""
+    if not trailers:
+        return LAST_CHUNK
+    return b"0\r\n" + b"".join(b"%s: %s\r\n" % (n.lower(), v) for n, v in trailers) + b"\r\n"
 
 
 def ms_between(start: float, end: float) -> int:
@@ -69,6 +78,9 @@ class HttpTxn:
     close_after = False  # the client connection closes once this response is out
     bytes_out = 0  # wire bytes sent to the client
     resp_payload = 0  # response body bytes, chunk framing excluded
+    interim_size = 0  # HTX size of the 1xx responses relayed before the final one
+    trailers: list | None = None  # trailer fields of a chunked request
+    resp_trailers: list | None = None
     local_data = b""  # the reply lb sent itself, for its logged size
     # timers (monotonic seconds; -1 = not reached) and log facts
     headers_at = -1.0
@@ -130,6 +142,9 @@ class HttpTxn:
         size = HTX_START_LINE + 8 + 3 + len(self.reason) + HTX_END_OF_HEADERS + self.resp_payload
         if self.status == 101:
             size += len(b"connectionUpgrade")  # HAProxy counts the Connection header of a 101
+        if self.resp_chunked:  # the end-of-trailers block, and the trailers themselves
+            size += 1 + sum(len(n) + len(v) for n, v in self.resp_trailers or ())
+        size += self.interim_size
         return size + sum(len(n) + len(v) for n, v in self.resp_headers if n.lower() not in HOP_BY_HOP)
 
     def fill_record(self, record: LogRecord, now: float, accept_time: float, accept_date: float) -> None:
@@ -150,7 +165,9 @@ class HttpTxn:
         record.term_state = self.term
         record.cookie_flags = self.cookie_flags
         record.retries, record.redispatched = self.retries, self.redispatched
-        if self.request is not None:
+        if self.rejected:
+            pass  # logged as <BADREQ>: no method, URI or version
+        elif self.request is not None:
             request = self.request
             record.method, record.uri, record.http_version = request.method, request.uri, f"HTTP/{request.version}"
         elif self.method:

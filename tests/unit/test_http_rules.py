@@ -30,7 +30,7 @@ def txn(backend_mode: int = MODE_KAL, **fields: Any) -> HttpTxn:
 
 RAW = [(b"Host", b"example.com"), (b"Connection", b"keep-alive"), (b"Keep-Alive", b"timeout=5"),
        (b"Proxy-Connection", b"x"), (b"X-Request-ID", b"Ab1"), (b"CONNECTION", b"close")]  # fmt: skip
-FORWARDED = b"host: example.com\r\nx-request-id: Ab1\r\n"
+FORWARDED = b"host: example.com\r\nkeep-alive: timeout=5\r\nproxy-connection: x\r\nx-request-id: Ab1\r\n"  # only Connection goes
 
 # (frontend mode, backend mode, client version, upgrade, the connection header lb adds)
 REQUEST_CONNECTION = [
@@ -78,7 +78,9 @@ def respond(headers: list[tuple[bytes, bytes]], server_version: str = "1.1", sta
 def test_response_with_length_keeps_alive() -> None:
     head, t = respond([(b"Content-Type", b"text/plain"), (b"Content-Length", b"5"), (b"Keep-Alive", b"timeout=5"),
                        (b"Proxy-Connection", b"keep-alive")])  # fmt: skip
-    assert head == b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\n"
+    # only Connection is hop-by-hop for HAProxy: Keep-Alive and Proxy-Connection go through
+    assert head == (b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n"
+                    b"keep-alive: timeout=5\r\nproxy-connection: keep-alive\r\n\r\n")  # fmt: skip
     assert (t.close_after, t.server_close, t.resp_until_close, t.resp_chunked) == (False, False, False, False)
 
 
@@ -113,9 +115,10 @@ def test_response_without_body_needs_no_length() -> None:
 def test_server_connection_header_is_consumed(version: str, connection: bytes | None, server_close: bool) -> None:
     headers = [(b"Content-Length", b"0")] + ([(b"Connection", connection)] if connection is not None else [])
     head, t = respond(headers, server_version=version)
-    # (which version the status line shows for an HTTP/1.0 server is not this test's business)
-    assert head.endswith(b" 200 OK\r\ncontent-length: 0\r\n\r\n") and b"onnection" not in head
-    assert t.server_close is server_close and not t.close_after  # the client side stays open
+    # the client side stays open; an HTTP/1.0 response must then say keep-alive (HAProxy's H1 output)
+    expected = b"connection: keep-alive\r\n" if version == "1.0" else b""
+    assert head.endswith(b" 200 OK\r\ncontent-length: 0\r\n" + expected + b"\r\n")
+    assert t.server_close is server_close and not t.close_after
 
 
 @pytest.mark.parametrize("why", [

@@ -136,9 +136,6 @@ def test_case_files_come_in_pairs() -> None:
         assert len(stems) >= 15
 
 
-@pytest.mark.xfail(strict=True, reason="workers/http.py on_header: the trailer fields of a chunked request are dropped "
-                   "(the body is re-chunked with an empty trailer); HAProxy 2.6 forwards them, names lower-cased "
-                   "('0\\r\\nx-trailer: dropped\\r\\n\\r\\n' reached the server)")  # fmt: skip
 def test_request_trailers_are_forwarded(proxy) -> None:
     port, recorder = proxy
     with connect(port) as sock:

@@ -178,9 +178,6 @@ def test_chunked_response_is_rechunked_intact(setup: Setup) -> None:
     assert response.raw.lower().endswith(b"\r\n\r\n6\r\nfirst,\r\nc\r\nsecond part,\r\n6\r\nthird\n\r\n0\r\n\r\n")
 
 
-@pytest.mark.xfail(strict=True, reason="workers/http_txn.encode_chunk writes chunk sizes in lower-case hex "
-                   "('c\\r\\nsecond part,'); HAProxy 2.6 re-chunks with upper-case hex ('C\\r\\n...', "
-                   "h1_append_chunk_size/hextab), byte for byte different on the wire")  # fmt: skip
 def test_chunk_sizes_are_upper_case_hex_as_haproxy_writes_them(setup: Setup) -> None:
     with connect(setup.port) as sock:
         sock.sendall(b"GET /chunked HTTP/1.1\r\nHost: lb.test\r\n\r\n")
@@ -209,12 +206,6 @@ def test_http10_server_behind_an_http11_client(setup: Setup) -> None:
         assert reader.next().body == b"o1 /after-old\n"  # the client connection stayed open
 
 
-@pytest.mark.xfail(strict=True, reason="workers/http_rules.response_phase: to an HTTP/1.1 client kept alive, an "
-                   "HTTP/1.0 server response goes out without 'connection: keep-alive' (so an HTTP/1.0-minded client "
-                   "takes it as the last one), with its 'keep-alive' header dropped and the value spaces kept; "
-                   "HAProxy 2.6 sends 'HTTP/1.0 200 OK, content-length: 2, keep-alive: timeout=5, x-spaced: value, "
-                   "connection: keep-alive' (and, when closing, no 'connection: close': implicit in HTTP/1.0; "
-                   "lb adds one)")  # fmt: skip
 def test_http10_server_response_is_rewritten_as_haproxy_does(setup: Setup) -> None:
     with connect(setup.port) as sock:
         sock.sendall(b"GET /old-server HTTP/1.1\r\nHost: lb.test\r\n\r\n")
@@ -223,9 +214,6 @@ def test_http10_server_response_is_rewritten_as_haproxy_does(setup: Setup) -> No
                             b"x-spaced: value\r\nconnection: keep-alive\r\n\r\nok")  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="workers/http_response.py (ResponseEvents.on_header ignores fields after the "
-                   "head): the trailer of a chunked response is dropped, the client gets '0\\r\\n\\r\\n'; HAProxy 2.6 "
-                   "forwards it ('0\\r\\nx-checksum: 444bcb3a\\r\\n\\r\\n')")  # fmt: skip
 def test_response_trailers_are_forwarded(setup: Setup) -> None:
     with connect(setup.port) as sock:
         sock.sendall(b"GET /trailers HTTP/1.1\r\nHost: lb.test\r\nConnection: close\r\n\r\n")

@@ -12,4 +12,3 @@ request = {
     "body": b'',
 }
 
-xfail = "workers/http_rules.request_head (raw path): trailing spaces of a header value are forwarded ('x-pad: padded value   '); HAProxy 2.6 trims them ('x-pad: padded value')"

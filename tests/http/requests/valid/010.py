@@ -12,4 +12,3 @@ request = {
     "body": b'',
 }
 
-xfail = "workers/http_rules.HOP_BY_HOP: lb also drops 'keep-alive' and 'proxy-connection' request headers; HAProxy 2.6 removes only 'connection' and forwards 'keep-alive: timeout=5' and 'proxy-connection: keep-alive'"
