@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Protocol
 
-from lb.shm.layout import ADMIN_READY
+from lb.shm.layout import ADMIN_READY, ADMIN_VERSION, HEALTH_VERSION
 
 ALGORITHMS: dict[str, type["Balancer"]] = {}
 
@@ -62,6 +62,9 @@ class Balancer:
         self._picks_column = shm.column("picks", backend_index)
         self._all = [(s, s.index) for s in servers]
         self.any_maxconn = any(s.maxconn for s in servers)
+        self._versions = shm.versions
+        self._usable_key: tuple[int, int] = (-1, -1)
+        self._usable: list[Any] = []
 
     @classmethod
     def check_args(cls, params: list[str]) -> str | None:
@@ -73,7 +76,21 @@ class Balancer:
     def usable(self, exclude: Any = None) -> list[Any]:
         """Servers allowed to take load-balanced traffic now: up, READY and
         weighted; backups only when no active one is (the first backup only,
-        unless `option allbackups`)."""
+        unless `option allbackups`).
+
+        The set only changes when the checker or the master bumps its change
+        counter in shared memory, so it is rebuilt only then: the same list
+        object is returned meanwhile (algorithms may cache on its identity)."""
+        if exclude is None:
+            versions = self._versions
+            key = (versions[HEALTH_VERSION], versions[ADMIN_VERSION])
+            if key != self._usable_key:
+                self._usable = self.compute_usable(None)
+                self._usable_key = key
+            return self._usable
+        return self.compute_usable(exclude)
+
+    def compute_usable(self, exclude: Any) -> list[Any]:
         shm = self.shm
         up, admin, weight = shm.srv_up, shm.srv_admin, shm.srv_weight
         actives: list[Any] = []

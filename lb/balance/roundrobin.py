@@ -17,7 +17,8 @@ from lb.balance.base import Balancer, SessionKey, algorithm, smooth_weighted_seq
 class RoundRobin(Balancer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._cache_key: tuple = ()
+        self._cache_key: Any = None
+        self._cache_values: tuple = ()
         self._sequence: list[Any] = []
 
     def weights(self, servers: list[Any]) -> list[int]:
@@ -26,9 +27,11 @@ class RoundRobin(Balancer):
         return [weight[s.index] for s in servers]  # noqa: C416
 
     def choose(self, servers: list[Any], key: SessionKey | None) -> Any:
-        weights = self.weights(servers)
-        cache_key = (servers, weights)
-        if cache_key != self._cache_key:  # lists compare by identity of items, then weights
-            self._sequence = smooth_weighted_sequence(servers, weights)
-            self._cache_key = cache_key
-        return self._sequence[self.count_pick() % len(self._sequence)]
+        if servers is not self._cache_key:  # the usable list is a new object whenever it changed
+            weights = self.weights(servers)
+            if (servers, weights) != self._cache_values:
+                self._sequence = smooth_weighted_sequence(servers, weights)
+                self._cache_values = (servers, weights)
+            self._cache_key = servers if servers is self._usable else None
+        sequence = self._sequence
+        return sequence[self.count_pick() % len(sequence)]

@@ -181,6 +181,7 @@ class Checker:
             if not self.shm.srv_up[i]:
                 self.shm.srv_up[i] = 1
                 self.shm.srv_change[i] = int(time.time() * 1000)
+                self.shm.versions[layout.HEALTH_VERSION] += 1
             if run.probe is None:
                 self._schedule(run, now_ms())
 
@@ -218,6 +219,7 @@ class Checker:
         if after.up != before.up:
             shm.srv_change[i] = int(time.time() * 1000)
             shm.srv_up[i] = 1 if after.up else 0
+            shm.versions[layout.HEALTH_VERSION] += 1  # balancers rebuild their server sets
 
     def _report_transition(self, target: CheckTarget, up: bool, facts: CheckFacts, before: Census) -> None:
         census = self._census(target.backend)

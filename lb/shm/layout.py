@@ -22,6 +22,9 @@ worker reads one typed element per access on its hot path):
               +--------------------------------------------------------------+
               | srv_admin[nservers]       u8   writer: master (runtime API) |
               | srv_weight[nservers]      u16  writer: master               |
+              | versions[2]               u64  [0] checker: bumped when an  |
+              |                                srv_up changes; [1] master:  |
+              |                                when admin or weight changes |
               +--------------------------------------------------------------+
               | conns[nslots][nservers]   u32  writer: worker of the slot   |
               | queued[nslots][nservers]  u32  writer: worker of the slot   |
@@ -43,7 +46,9 @@ import struct
 
 MAGIC = b"LBSHM\0\0\0"
 MAJOR = 1
-MINOR = 0
+MINOR = 1
+HEALTH_VERSION = 0  # versions[] cells: the checker's and the master's change counters
+ADMIN_VERSION = 1
 
 HEADER = struct.Struct("<8sHHIIIIIQ")
 HEADER_SIZE = 64
@@ -88,6 +93,7 @@ def arrays(nslots: int, nservers: int, nbackends: int, nproxies: int) -> list[tu
         ("srv_checks", "Q", nservers),
         ("srv_admin", "B", nservers),
         ("srv_weight", "H", nservers),
+        ("versions", "Q", 2),
         ("conns", "I", nslots * nservers),
         ("queued", "I", nslots * nservers),
         ("picks", "Q", nslots * nbackends),

@@ -82,6 +82,7 @@ def test_uri_map_follows_the_usable_set() -> None:
     key = http_key("/index.html")  # sdbm 858007926: % 3 == 0 -> s1; % 2 == 0 -> s2 of (s2, s3)
     assert picks(b, 1, key) == ["s1"]
     shm.srv_up[0] = 0
+    shm.versions[0] += 1
     assert picks(b, 1, key) == ["s2"]
 
 

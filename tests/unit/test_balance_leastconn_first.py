@@ -50,6 +50,7 @@ def test_leastconn_follows_runtime_weight() -> None:
     b = balancer("leastconn", servers, shm)
     assert picks(b, 1) == ["s2"]
     shm.srv_weight[0] = 4  # (2+1)/4 < (1+1)/1
+    shm.versions[1] += 1
     assert picks(b, 1) == ["s1"]
 
 
@@ -77,6 +78,7 @@ def test_first_uses_the_id_not_the_position() -> None:
     b = balancer("first", servers, shm)
     assert picks(b, 2) == ["b", "b"]
     shm.srv_up[1] = 0
+    shm.versions[0] += 1
     assert picks(b, 1) == ["c"]
 
 

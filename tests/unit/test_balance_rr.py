@@ -60,12 +60,14 @@ def test_roundrobin_follows_runtime_weights_static_rr_does_not() -> None:
     shm = make_table(servers)
     dynamic = balancer("roundrobin", servers, shm, backend=0)
     shm.srv_weight[0] = 3
+    shm.versions[1] += 1
     assert picks(dynamic, 4) == ["s1", "s1", "s2", "s1"]
 
     servers = make_servers([1, 1])
     shm = make_table(servers)
     static = balancer("static-rr", servers, shm)
     shm.srv_weight[0] = 3
+    shm.versions[1] += 1
     assert picks(static, 4) == ["s1", "s2", "s1", "s2"]
 
 
@@ -75,6 +77,7 @@ def test_runtime_weight_zero_drains_in_both(algorithm: str) -> None:
     shm = make_table(servers)
     b = balancer(algorithm, servers, shm)
     shm.srv_weight[1] = 0
+    shm.versions[1] += 1
     assert "s2" not in picks(b, 8)
 
 
@@ -87,12 +90,16 @@ PARAMS = {"uri": [], "url_param": ["id"], "hdr": ["x-user"]}
 def _exclude_by(shm, reason: str, index: int) -> None:  # type: ignore[no-untyped-def]
     if reason == "weight 0":
         shm.srv_weight[index] = 0
+        shm.versions[1] += 1
     elif reason == "maint":
         shm.srv_admin[index] = ADMIN_MAINT
+        shm.versions[1] += 1
     elif reason == "drain":
         shm.srv_admin[index] = ADMIN_DRAIN
+        shm.versions[1] += 1
     elif reason == "down":
         shm.srv_up[index] = 0
+        shm.versions[0] += 1
 
 
 def test_every_algorithm_is_covered() -> None:
@@ -119,6 +126,7 @@ def test_none_when_no_server_usable(algorithm: str) -> None:
     shm = make_table(servers)
     for index in range(3):
         shm.srv_up[index] = 0
+        shm.versions[0] += 1
     assert balancer(algorithm, servers, shm, params=PARAMS.get(algorithm)).pick(None) is None
 
 
@@ -129,6 +137,7 @@ def test_queue_when_every_usable_server_is_full(algorithm: str) -> None:
     set_conns(shm, 0, [1, 1])  # full across the two worker columns
     set_conns(shm, 1, [0, 2])
     shm.srv_up[2] = 0
+    shm.versions[0] += 1
     assert balancer(algorithm, servers, shm, params=PARAMS.get(algorithm)).pick(None) is QUEUE
 
 
@@ -152,6 +161,7 @@ def test_backups_unused_while_an_active_server_is_usable() -> None:
     servers = make_servers([1, 1], backups=2)
     shm = make_table(servers)
     shm.srv_up[0] = 0
+    shm.versions[0] += 1
     assert set(picks(balancer("roundrobin", servers, shm), 6)) == {"s2"}
 
 
@@ -159,9 +169,11 @@ def test_only_first_usable_backup_without_allbackups() -> None:
     servers = make_servers([1], backups=3)
     shm = make_table(servers)
     shm.srv_up[0] = 0
+    shm.versions[0] += 1
     b = balancer("roundrobin", servers, shm)
     assert set(picks(b, 4)) == {"b1"}
     shm.srv_up[1] = 0  # b1 down: the next backup takes over
+    shm.versions[0] += 1
     assert set(picks(b, 4)) == {"b2"}
 
 
@@ -169,6 +181,7 @@ def test_allbackups_balances_over_every_backup() -> None:
     servers = make_servers([1], backups=3)
     shm = make_table(servers)
     shm.srv_admin[0] = ADMIN_MAINT
+    shm.versions[1] += 1
     b = balancer("roundrobin", servers, shm, allbackups=True)
     assert sorted(set(picks(b, 6))) == ["b1", "b2", "b3"]
 
@@ -178,6 +191,26 @@ def test_active_server_back_takes_over_from_backup() -> None:
     shm = make_table(servers)
     b = balancer("roundrobin", servers, shm)
     shm.srv_up[0] = 0
+    shm.versions[0] += 1
     assert picks(b, 1) == ["b1"]
     shm.srv_up[0] = 1
+    shm.versions[0] += 1
     assert picks(b, 2) == ["s1", "s1"]
+
+
+def test_usable_set_is_rebuilt_only_when_a_writer_bumps_its_version() -> None:
+    """Health and admin writers bump a change counter in shm after each change; balancers
+    rebuild their server set only then (one read per pick instead of a scan)."""
+    servers = make_servers([1, 1])
+    shm = make_table(servers)
+    b = balancer("roundrobin", servers, shm)
+    assert set(picks(b, 2)) == {"s1", "s2"}
+    shm.srv_up[0] = 0  # a write without the bump is not seen yet...
+    assert set(picks(b, 2)) == {"s1", "s2"}
+    shm.versions[0] += 1  # ...the checker's bump makes it visible
+    assert picks(b, 2) == ["s2", "s2"]
+    shm.srv_weight[0] = 5
+    shm.srv_up[0] = 1
+    shm.versions[0] += 1
+    shm.versions[1] += 1
+    assert picks(b, 6).count("s1") == 5
