@@ -68,6 +68,8 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         self.pending_error = 0  # status of a pipelined request refused while an earlier one is served
         self.tunnel = False
         self.requests = 0
+        self.received = 0  # bytes read from the client
+        self.received_done = 0  # ... of which belonged to finished requests
         self.idle_since = self.accept_time
         self.head_size = 0
         self.current_txn: HttpTxn | None = None
@@ -104,6 +106,7 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         if self.ssl and self.client.pending():  # decrypted bytes epoll cannot announce
             self.loop.call_soon(self.on_client_event, READ)
         data = bytes(self.scratch[:size])
+        self.received += size
         self.last_client_io = self.loop.now
         if self.tunnel:
             self.tunnel_to_server(data)
@@ -272,6 +275,7 @@ class HttpSession(ResponseSide, FlowControl, Stream):
             txn.server_counted = False
         txn.backend = txn.server = None
         txn.rejected = True
+        txn.raw_in = self.received - self.received_done  # what the refused request carried
         txn.status, txn.term = status, term
         txn.local_reply = txn.resp_done = txn.close_after = True
         txn.body = None

@@ -299,6 +299,7 @@ class ResponseSide:
             txn.server.drop_conn()
             txn.server_counted = False
         self.log_txn(txn)
+        self.received_done = self.received
         if self.pending_error and not txns:
             self.pending_error, status = 0, self.pending_error
             txns.append(HttpTxn(-1.0, 0))

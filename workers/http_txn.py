@@ -64,7 +64,7 @@ class HttpTxn:
     local_reply = False  # answered by lb itself (deny, redirect, return, errors)
     started = False  # rules and routing have run
     rejected = False  # refused by the H1 layer (bad request, timeout): logged as HAProxy's <BADREQ>
-    recv_mark = 0  # the session's received byte count when this request began
+    raw_in = 0  # bytes a refused request carried (HAProxy logs even these under dontlognull)
     # response
     response: Response | None = None
     resp_headers: list | None = None  # raw response header tuples
@@ -162,6 +162,7 @@ class HttpTxn:
         record.status = self.status
         record.bytes_out = self.response_size()
         record.bytes_in = self.request_size()
+        record.received = self.raw_in
         record.term_state = self.term
         record.cookie_flags = self.cookie_flags
         record.retries, record.redispatched = self.retries, self.redispatched

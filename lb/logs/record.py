@@ -44,6 +44,7 @@ class LogRecord:
         # volumes
         "bytes_out",                         # %B: bytes sent to the client (headers included in HTTP)
         "bytes_in",                          # %U: bytes received from the client
+        "received",                          # raw bytes read from the client (dontlognull's test; %U may be 0)
         # outcome
         "status",                            # %ST (HTTP), -1 when none
         "term_state",                        # %ts: 2 chars, e.g. "--", "SC", "cD"
@@ -91,6 +92,7 @@ class LogRecord:
         self.t_total = -1
         self.bytes_out = 0
         self.bytes_in = 0
+        self.received = 0
         self.status = -1
         self.term_state = "--"
         self.cookie_flags = "--"

@@ -89,7 +89,7 @@ class ProxyLogger:
         """Log one finished stream (or HTTP transaction)."""
         if not self.enabled:
             return
-        if self.dontlognull and not record.bytes_in:
+        if self.dontlognull and not (record.bytes_in or record.received):
             return
         error = is_error(record, self.http)
         if self.dontlog_normal and not error:
