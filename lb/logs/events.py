@@ -38,7 +38,7 @@ _NOT_IN_TEXT = ("event", "level", "timestamp", "role", "pid", "message")
 
 
 def _quote(value: Any) -> str:
-    text = str(value)
+    text = ",".join(str(item) for item in value) if isinstance(value, (list, tuple)) else str(value)
     if not text or any(c in text for c in ' "=') or any(ord(c) < 32 for c in text):
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
     return text
