@@ -56,6 +56,8 @@ def line_differences(ours: str, theirs: str, formats: tuple[str, ...] = (), loos
                 problems.append(f"%{name}: ours {a!r}, haproxy {b!r}")
         elif name in TIMERS and name not in loose_set and _timer_class(a) != _timer_class(b):
             problems.append(f"%{name}: ours {a!r}, haproxy {b!r} (a phase reached in one only)")
+        elif name in VARYING and name not in loose_set and (a == "-") != (b == "-"):
+            problems.append(f"%{name}: ours {a!r}, haproxy {b!r} (a value in one line only)")
     return problems
 
 
