@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from lb.http import pipeline
+from lb.http.capture import captured_request_cookie, captured_response_cookie, cookie_capture_of
 from lb.http.errors import error_reply, mux_error_bytes
 from lb.http.model import AREA
 from lb.http.reply import Reply, connection_header
@@ -63,7 +64,7 @@ class FrontendPlan:
         self.keepalive_timeout = timeouts.http_keep_alive or timeouts.http_request or timeouts.client
         self.needs_request = pipeline.frontend_needs_request(conf)
         settings = conf.areas[AREA]
-        self.needs_response = bool(settings.res_program or settings.res_captures)
+        self.needs_response = bool(settings.res_program or settings.res_captures or settings.cookie_capture)
         static = None if self.needs_request else pipeline.select_backend(settings, None)
         self.static_backend = backends.get(static.name) if static is not None else None
 
@@ -75,7 +76,7 @@ class BackendPlan:
         self.needs_request = pipeline.backend_needs_request(conf) or \
             conf.balance.algorithm in ("uri", "url_param", "hdr")  # fmt: skip
         settings = conf.areas[AREA]
-        self.needs_response = bool(settings.res_program or settings.cookie)
+        self.needs_response = bool(settings.res_program or settings.cookie or settings.cookie_capture)
         self.by_conf = {id(server.conf): server for server in backend.servers}
 
 
@@ -111,6 +112,12 @@ def request_phase(session: Any, txn: Any) -> LocalReply | None:
         txn.term = "SC"  # HAProxy: no backend to serve the request, 503
         return error_reply_for(session, txn, 503, "SC")
     txn.backend = backend
+    capture = cookie_capture_of(frontend_conf, backend.conf)
+    if capture is not None:
+        if txn.request is None:
+            session.request = txn.build_request(session.facts, frontend_conf)
+        txn.cookie_capture = capture
+        txn.captured_cookie = captured_request_cookie(capture, txn.request)
     if backend.plan.needs_request:
         if txn.request is None:
             session.request = txn.build_request(session.facts, frontend_conf)
@@ -231,6 +238,8 @@ def rules_response_head(session: Any, txn: Any, version: str, reason: bytes,
     response = txn.build_response(version, reason)
     for name in HOP_BY_HOP_STR:
         response.del_header(name)
+    if txn.cookie_capture is not None:
+        txn.captured_set_cookie = captured_response_cookie(txn.cookie_capture, response)
     verdict = pipeline.response_phase(txn.rules)
     if verdict is not None:
         return b"", from_verdict(verdict)

@@ -58,6 +58,9 @@ class HttpTxn:
     backend: Any = None
     server: Any = None
     persist: Any = None  # the server a persistence cookie named
+    cookie_capture: tuple | None = None  # `capture cookie` in effect
+    captured_cookie = "-"  # %CC
+    captured_set_cookie = "-"  # %CS
     connector: Any = None
     server_counted = False  # the server's in-flight count includes this txn
     retried = False
@@ -175,6 +178,8 @@ class HttpTxn:
             record.method, record.uri = self.method.decode("latin-1"), self.url.decode("latin-1")
             record.http_version = f"HTTP/{self.version}"
         record.request_line = "" if self.rejected else self.request_line()
+        record.captured_request_cookie = self.captured_cookie
+        record.captured_response_cookie = self.captured_set_cookie
         rules = self.rules
         if rules is not None:
             record.captured_request_headers = rules.req_captures

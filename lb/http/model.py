@@ -69,6 +69,7 @@ class HttpSettings:
     cookie: CookieConfig | None = None
     cookie_loc: Any = None
     req_captures: list[CaptureSlot] = field(default_factory=list)
+    cookie_capture: tuple[str, int] | None = None  # `capture cookie <name> len <n>`
     res_captures: list[CaptureSlot] = field(default_factory=list)
     error_replies: dict[int, Any] = field(default_factory=dict)  # code -> lb.http.reply.Reply
     # Filled by the post-parse step for the worker's hot path:

@@ -32,8 +32,6 @@ RECORDING = json.loads((Path(__file__).parent / "data" / "haproxy26_e2e.json").r
 
 # scenario -> how lb's line differs from HAProxy's (lb bugs, reported; the lead fixes the engine)
 KNOWN_DIFFERENCES = {
-    "http_capture_cookie": "%CC/%CS: ours '-', haproxy 'APPSESS=client1'/'APPSESS=srv42' (capture cookie is "
-                           "parsed but not applied)",
 }
 
 
