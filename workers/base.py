@@ -85,6 +85,9 @@ class Worker:
             from workers.http_rules import build_plans
 
             build_plans(self.runtime)
+            from lb.logs.logformat import RenderContext
+
+            self.render_context = RenderContext(self.master_pid, socket.gethostname())
             for listener in self.listeners:
                 listener.frontend = self.runtime.frontends[listener.frontend_name]
                 listener.frontend.listeners.append(listener)

@@ -215,6 +215,8 @@ class HttpSession(ResponseSide, FlowControl, Stream):
     def start_txn(self, txn: HttpTxn) -> None:
         """Rules, routing and a server for the txn at the head of the queue."""
         txn.started = True
+        self.worker.request_counter += 1
+        txn.rt = self.worker.request_counter  # %rt: this request's number in the worker
         self.deadline_kind = ""  # until the request goes out, only the client can stall us
         reply = http_rules.request_phase(self, txn)
         if reply is not None:

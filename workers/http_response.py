@@ -346,8 +346,7 @@ class ResponseSide:
         txn = self.current_txn
         txn.fill_record(record, self.loop.now, self.accept_time, self.accept_date)
         record.cookie_flags = http_rules.cookie_flags(txn)
-        self.worker.request_counter += 1
-        record.request_counter = self.worker.request_counter
+        record.request_counter = txn.rt
         record.t_total = txn.idle_ms + record.t_active if self.requests > 1 else record.t_total
         backend, server = txn.backend, txn.server
         record.backend = backend.name if backend is not None else None

@@ -20,6 +20,8 @@ from lb.http.capture import captured_request_cookie, captured_response_cookie, c
 from lb.http.errors import error_reply, mux_error_bytes
 from lb.http.model import AREA
 from lb.http.reply import Reply, connection_header
+from lb.http.uniqueid import unique_id_of
+from lb.logs.record import LogRecord
 
 MODE_KAL, MODE_SCL, MODE_CLO = 0, 1, 2  # keep-alive < server-close < close (HAProxy)
 HOP_BY_HOP = (b"connection",)  # HAProxy forwards Keep-Alive and Proxy-Connection
@@ -62,7 +64,8 @@ class FrontendPlan:
         self.mode = proxy_mode(conf)
         self.request_timeout = timeouts.http_request or timeouts.client
         self.keepalive_timeout = timeouts.http_keep_alive or timeouts.http_request or timeouts.client
-        self.needs_request = pipeline.frontend_needs_request(conf)
+        self.unique_id = unique_id_of(conf)
+        self.needs_request = pipeline.frontend_needs_request(conf) or bool(self.unique_id and self.unique_id.header)
         settings = conf.areas[AREA]
         self.needs_response = bool(settings.res_program or settings.res_captures or settings.cookie_capture)
         static = None if self.needs_request else pipeline.select_backend(settings, None)
@@ -101,6 +104,12 @@ def request_phase(session: Any, txn: Any) -> LocalReply | None:
     frontend_conf = session.frontend.conf
     if plan.needs_request:
         session.request = txn.build_request(session.facts, frontend_conf)
+    if plan.unique_id is not None:
+        txn.unique_id = render_unique_id(session, txn, plan.unique_id)
+        if plan.unique_id.header:
+            txn.request.add_header(plan.unique_id.header, txn.unique_id)
+            txn.rules.unique_id = txn.unique_id
+    if plan.needs_request:
         verdict = pipeline.request_phase(txn.rules)
         if verdict is not None:
             return from_verdict(verdict)
@@ -276,4 +285,17 @@ def error_reply_for(session: Any, txn: Any, status: int, term: str) -> LocalRepl
 def rejection_bytes(session: Any, status: int) -> bytes:
     """The raw page of a request refused by the H1 layer (400, 408, 422)."""
     return mux_error_bytes(status, session.frontend.conf)
+
+
+def render_unique_id(session: Any, txn: Any, unique: Any) -> str:
+    """The request's unique ID: its format rendered with what is known at this point."""
+    record = LogRecord()
+    record.client_ip, record.client_port = session.client_ip, session.client_port
+    record.frontend_ip, record.frontend_port = session.frontend_ip, session.frontend_port
+    record.frontend = session.frontend.name
+    record.accept_date = session.accept_date
+    record.request_date = session.accept_date + (txn.begin - session.accept_time) if txn.begin >= 0 \
+        else session.accept_date  # fmt: skip
+    record.request_counter = txn.rt
+    return unique.compiled.render(record, session.worker.render_context)
 

@@ -61,6 +61,8 @@ class HttpTxn:
     cookie_capture: tuple | None = None  # `capture cookie` in effect
     captured_cookie = "-"  # %CC
     captured_set_cookie = "-"  # %CS
+    rt = 0  # %rt
+    unique_id = "-"  # %ID
     connector: Any = None
     server_counted = False  # the server's in-flight count includes this txn
     retried = False
@@ -184,7 +186,7 @@ class HttpTxn:
         if rules is not None:
             record.captured_request_headers = rules.req_captures
             record.captured_response_headers = rules.res_captures
-            record.unique_id = rules.unique_id or "-"
+        record.unique_id = self.unique_id
         record.is_error = self.status >= 500 or self.term[0] not in "-L"
 
 

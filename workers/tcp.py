@@ -41,11 +41,14 @@ class TcpSession(Stream):
         self.bytes_out = 0
         self.last_client = self.last_server = self.loop.now
         self.timer: Any = None
+        self.rt = 0
 
     # -- establishing --------------------------------------------------------
 
     def on_ready(self) -> None:
         """Stream facts are known (after the PROXY header, if any): pick a backend."""
+        self.worker.request_counter += 1
+        self.rt = self.worker.request_counter  # %rt: this stream's number in the worker
         backend = self.worker.runtime.choose_backend(self.frontend, self)
         if backend is None:
             self.finish("PR")
@@ -255,5 +258,4 @@ class TcpSession(Stream):
         record.srvconn = self.server.current_conns() if self.server else 0
         record.beconn = self.backend.current_conns() if self.backend else 0
         record.backend_queue = len(self.backend.queue) if self.backend else 0
-        self.worker.request_counter += 1
-        record.request_counter = self.worker.request_counter
+        record.request_counter = self.rt

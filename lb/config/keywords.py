@@ -12,3 +12,4 @@ import lb.config.kw_server  # noqa: F401
 import lb.config.validate  # noqa: F401  post-parse checks: routing, timeouts, listeners
 import lb.logs.keywords  # noqa: F401  log, log-format, option tcplog/httplog, log-tag ...
 import lb.http.keywords  # noqa: F401  mode http: acl, http-request/response, redirect, cookie, capture, forwardfor, bind ssl
+import lb.http.uniqueid  # noqa: F401  unique-id-format, unique-id-header

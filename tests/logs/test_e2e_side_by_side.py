@@ -149,8 +149,6 @@ backend bk
 """
 
 
-@pytest.mark.xfail(strict=True, reason="'unique-id-format' is an unknown keyword in lb: the config is refused, so %ID "
-                   "is always '-' (HAProxy: 7F000001:<%cp hex>_<%Ts hex> for this format)")
 def test_unique_id_format(lab: Lab, tmp_path: Path) -> None:
     port = free_port()
     lb = LbProcess(tmp_path, UNIQUE_ID_CONFIG.format(port=port, web=lab.backends.ports["b_web"]))
