@@ -91,10 +91,6 @@ def build_plans(runtime: Any) -> None:
         frontend.plan = FrontendPlan(frontend, runtime.backends) if frontend.is_http else None
 
 
-def keep_server_alive(session: Any, txn: Any) -> bool:
-    return max(session.plan.mode, txn.backend.plan.mode) == MODE_KAL
-
-
 # -- request ------------------------------------------------------------------------
 
 

@@ -47,7 +47,7 @@ class Stream:
         self.accept_date = time.time()
         self.closed = False
         self.ssl = False
-        self.proxy_timer: Any = None
+        self.start_timer: Any = None  # bounds the PROXY header and the TLS handshake (timeout client)
         frontend.conn_opened()
         worker.stream_opened(self)
 
@@ -57,7 +57,7 @@ class Stream:
             self.log_accept(logger)
         timeout = self.frontend.timeouts.client
         if (self.accept_proxy or self.tls) and timeout:
-            self.proxy_timer = self.loop.call_later(timeout / 1000, self.finish, "cR")
+            self.start_timer = self.loop.call_later(timeout / 1000, self.finish, "cR")
         if self.accept_proxy:
             self.client_mask = self.set_mask(self.client, 0, READ, self.on_proxy_header)
             return
@@ -65,8 +65,8 @@ class Stream:
 
     def after_proxy_header(self) -> None:
         if self.tls is None:
-            if self.proxy_timer is not None:
-                self.proxy_timer.cancel()
+            if self.start_timer is not None:
+                self.start_timer.cancel()
             self.on_ready()
             return
         # TLS termination: the handshake runs on the loop before any request
@@ -90,8 +90,8 @@ class Stream:
             return
         self.handshake_ms = int((self.loop.now - self.accept_time) * 1000)
         self.client_mask = self.set_mask(self.client, self.client_mask, 0, self.on_tls_event)
-        if self.proxy_timer is not None:
-            self.proxy_timer.cancel()
+        if self.start_timer is not None:
+            self.start_timer.cancel()
         self.on_ready()
 
     def on_proxy_header(self, mask: int) -> None:
