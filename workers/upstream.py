@@ -61,7 +61,6 @@ class Connector:
     # -- choosing a server -------------------------------------------------
 
     def start(self) -> None:
-        self.started = self.loop.now
         server = self.forced if self.forced is not None and self.forced.is_usable() else self._pick()
         if server is QUEUE:
             self._enqueue()
