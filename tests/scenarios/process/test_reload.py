@@ -238,3 +238,32 @@ def test_stop_now_is_immediate(lb_factory, tag_servers):
     assert result.returncode == 0, result.stderr
     assert conn.recv(16) == b""
     conn.close()
+
+
+def test_hard_stop_after_bounds_a_graceful_stop(lb_factory, tag_servers):
+    (s1,) = tag_servers("s1")
+    port = free_port()
+    lb = lb_factory(config([port], f"    server s1 127.0.0.1:{s1.port}").replace(
+        "hard-stop-after 30s", "hard-stop-after 1s"))
+    conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+    assert conn.recv(16) == b"s1\n"
+    os.kill(lb.pid, signal.SIGUSR1)
+    assert lb.proc.wait(15) == 0  # did not wait for our idle connection beyond hard-stop-after
+    assert conn.recv(16) == b""
+    conn.close()
+
+
+def test_old_generation_draining_is_bounded_by_hard_stop_after(lb_factory, tag_servers):
+    (s1,) = tag_servers("s1")
+    port = free_port()
+    text = config([port], f"    server s1 127.0.0.1:{s1.port}").replace("hard-stop-after 30s", "hard-stop-after 1s")
+    lb = lb_factory(text)
+    conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+    assert conn.recv(16) == b"s1\n"
+    old_workers = set(lb.workers())
+    lb.reload()
+    lb.wait_event("generation stopped", generation=1, timeout=15)
+    assert conn.recv(16) == b""  # the old worker holding it was stopped
+    assert not old_workers & set(lb.workers())
+    assert tag_of(port) == "s1"
+    conn.close()
