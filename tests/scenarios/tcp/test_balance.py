@@ -11,6 +11,8 @@ import collections
 import socket
 import threading
 
+import pytest
+
 from tests.support import free_port, tag_of, wait_until
 
 
@@ -155,3 +157,26 @@ def test_no_usable_server_closes_at_once(lb_factory, tag_servers):
     with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
         assert conn.recv(16) == b""
     assert s1.total == 0
+
+
+@pytest.mark.parametrize("where", ["global", "frontend"])
+def test_maxconn_pauses_accepting_and_resumes_below_the_limit(lb_factory, tag_servers, where):
+    (s1,) = tag_servers("s1")
+    port = free_port()
+    text = config(port, f"    server s1 127.0.0.1:{s1.port}", nbproc=1)
+    if where == "global":
+        text = text.replace("    nbproc 1", "    nbproc 1\n    maxconn 2")
+    else:
+        text = text.replace("    default_backend be", "    default_backend be\n    maxconn 2")
+    lb_factory(text)
+    held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+    assert [conn.recv(16) for conn in held] == [b"s1\n", b"s1\n"]
+    waiting = socket.create_connection(("127.0.0.1", port), timeout=10)  # the kernel queues it
+    waiting.settimeout(0.5)
+    with pytest.raises(socket.timeout):
+        waiting.recv(16)  # not accepted while at the limit
+    held.pop().close()
+    waiting.settimeout(10)
+    assert waiting.recv(16) == b"s1\n"  # accepting resumed below the limit
+    for conn in (*held, waiting):
+        conn.close()
