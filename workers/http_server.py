@@ -80,6 +80,8 @@ class ServerConn:
             except OSError:
                 self.owner.on_server_error()
                 return
+            if sent:
+                self.owner.last_server_io = self.loop.now  # writing is server activity (timeout server)
             if sent == len(data):
                 return
             data = memoryview(data)[sent:]
@@ -98,6 +100,8 @@ class ServerConn:
                 self.owner.on_server_error()
                 return
             self.pending_size -= sent
+            if sent and self.owner is not None:
+                self.owner.last_server_io = self.loop.now
             if sent < len(chunk):
                 self.pending[0] = memoryview(chunk)[sent:]
                 return
