@@ -44,6 +44,17 @@ class FlowControl:
         if self.closed or not kind or not self.deadline:
             return
         due = self.deadline
+        if kind == "server-data" and self.conn is not None and not self.conn.reading:
+            # the server is paused because the client does not take the data: it is
+            # the client's inactivity that counts now (timeout client, cD)
+            client_timeout = (self.frontend.timeouts.client or 0) / 1000
+            due = self.last_client_io + client_timeout if client_timeout else self.loop.now + self.deadline_timeout
+            if self.loop.now < due:
+                self.timer = self.loop.call_at(due, self.on_deadline)
+                return
+            self.deadline = 0.0
+            self.abort_response(self.txns[0], "cD")
+            return
         if kind in ("server", "server-data"):
             due = max(due, self.last_server_io + self.deadline_timeout)
         elif kind == "tunnel":

@@ -1,17 +1,20 @@
-"""timeout server is server *inactivity*: a slow upload the server keeps reading is not cut.
+"""timeout server is server *inactivity*, and a slow client is judged by timeout client.
 
-The client sends its body in pieces over longer than `timeout server`;
+A client sends its body in pieces over longer than `timeout server`:
 every piece lb writes to the server counts as activity, so the request
-completes with 200 (HAProxy: the timeout is refreshed by I/O on the
-server side in both directions).
+completes with 200 (HAProxy refreshes the timeout on I/O in both
+directions). A client that stops reading a download for longer than
+`timeout server` makes lb pause the server (backpressure); that silence
+is the client's, so the download resumes intact.
 """
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import time
 
-from tests.scenarios.http.origins import Origin
+from tests.scenarios.http.origins import Origin, pattern_digest
 from tests.support import free_port
 
 CONFIG = """
@@ -44,5 +47,35 @@ def test_a_slow_upload_outlives_timeout_server(lb_factory) -> None:
             answer = sock.recv(65536)
         assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
         assert origin.seen("/upload")[0].body_size == 5000
+    finally:
+        origin.close()
+
+
+def test_a_client_pausing_its_download_is_judged_by_timeout_client(lb_factory) -> None:
+    """While the client does not read, lb stops reading the server (backpressure): the
+    server's silence then is not a server timeout; the download resumes intact."""
+    origin = Origin("app")
+    try:
+        port = free_port()
+        lb_factory(CONFIG.format(port=port, app=origin.port))
+        size = 8 << 20
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            sock.sendall(b"GET /download/%d HTTP/1.1\r\nHost: t\r\n\r\n" % size)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += sock.recv(4096)
+            time.sleep(2.5)  # longer than timeout server, shorter than timeout client
+            body = head.split(b"\r\n\r\n", 1)[1]
+            digest = hashlib.sha256(body)
+            received = len(body)
+            while received < size:
+                chunk = sock.recv(1 << 20)
+                if not chunk:
+                    break
+                digest.update(chunk)
+                received += len(chunk)
+        assert received == size
+        assert digest.hexdigest() == pattern_digest(size)
     finally:
         origin.close()
