@@ -209,9 +209,15 @@ class TcpSession(Stream):
             self.timer = self.loop.call_at(min(deadlines), self.on_timer)
 
     def on_timer(self) -> None:
+        """A side times out only when lb waits on it: a side paused because the other
+        does not take its data is not inactive (backpressure is not a timeout)."""
         if self.closed:
             return
         now = self.loop.now
+        if self.to_server is not None:  # waiting for the server to take data: the client is paused
+            self.last_client = now
+        if self.to_client is not None:  # waiting for the client: the server is paused
+            self.last_server = now
         if self.client_timeout and now >= self.last_client + self.client_timeout:
             self.finish("cD")
         elif self.server_timeout and now >= self.last_server + self.server_timeout:

@@ -311,3 +311,20 @@ def test_many_concurrent_sessions_byte_exact(lb_factory, tag_servers):
     for thread in threads:
         thread.join(60)
     assert errors == []
+
+
+def test_a_client_pausing_its_reads_is_not_a_server_timeout(lb_factory):
+    """The server streams; the client stops reading for longer than `timeout server`.
+    lb stops reading the server meanwhile (backpressure), which is not server
+    inactivity: the whole stream arrives once the client reads again."""
+    size = 8 << 20
+    server = DigestServer(size)
+    port = free_port()
+    text = config(port, f"    server s1 127.0.0.1:{server.port}").replace("timeout server 30s", "timeout server 1s")
+    lb_factory(text)
+    conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    time.sleep(2.5)
+    conn.shutdown(socket.SHUT_WR)
+    assert digest_until_eof(conn) == (hashlib.sha256(pattern(size)).hexdigest(), size)
+    conn.close()
