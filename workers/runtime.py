@@ -39,6 +39,11 @@ class Counted:
     counters: Any
     counter_base: int
 
+    def bind_counters(self, shm: ShmTable, slot: int, obj: int) -> None:
+        """Point at object `obj`'s row of counters in worker `slot`'s column."""
+        self.counters = shm.counters
+        self.counter_base = shm.counter_index(slot, obj, layout.COUNTERS[0])
+
     def count(self, counter: int, amount: int = 1) -> None:
         self.counters[self.counter_base + counter] += amount
 
@@ -60,8 +65,7 @@ class ServerRuntime(Counted):
         self.shm = shm
         self.conns = shm.conns
         self.conns_cell = slot * shm.nservers + index
-        self.counters = shm.counters
-        self.counter_base = (slot * shm.nobjects + shm.nproxies + index) * layout.NCOUNTERS
+        self.bind_counters(shm, slot, shm.nproxies + index)
 
     def take_conn(self) -> None:
         self.conns[self.conns_cell] += 1
@@ -93,8 +97,7 @@ class BackendRuntime(Counted):
         self.balancer: Any = None
         self.queue: collections.deque[Any] = collections.deque()
         self.shm = shm
-        self.counters = shm.counters
-        self.counter_base = (slot * shm.nobjects + obj) * layout.NCOUNTERS
+        self.bind_counters(shm, slot, obj)
         self.active_streams = 0  # this worker's streams assigned to the backend (for %bc)
         self.plan: Any = None  # workers.http_rules.BackendPlan (mode http)
 
@@ -125,8 +128,7 @@ class FrontendRuntime(Counted):
         self.feconn_cell = slot * shm.nproxies + obj
         self.obj = obj
         self.shm = shm
-        self.counters = shm.counters
-        self.counter_base = (slot * shm.nobjects + obj) * layout.NCOUNTERS
+        self.bind_counters(shm, slot, obj)
         self.current = 0  # this worker's connections on the frontend
         self.plan: Any = None  # workers.http_rules.FrontendPlan (mode http)
 

@@ -103,8 +103,9 @@ def request_cookie(cfg: Any, request: Any, servers: list[Any], is_up: Callable[[
     return state
 
 
-def _value_end(buf: list[str], start: int, end: int) -> int:
-    """http_find_cookie_value_end(): the next `;` or `,` outside quotes."""
+def cookie_value_end(buf: "list[str] | str", start: int, end: int) -> int:
+    """http_find_cookie_value_end(): the next `;` or `,` outside quotes (in a list of
+    characters or a string) before `end`, else `end`."""
     quoted = qdpair = False
     while start < end:
         char = buf[start]
@@ -274,7 +275,7 @@ class _Scan:
             val_beg = equal + 1
             while val_beg < self.end and buf[val_beg] in SPHT:
                 val_beg += 1
-            next_ = _value_end(buf, val_beg, self.end)
+            next_ = cookie_value_end(buf, val_beg, self.end)
             val_end = next_
             while val_end > val_beg and buf[val_end - 1] in SPHT:
                 val_end -= 1

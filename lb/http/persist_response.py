@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from lb.http.message import split_values
-from lb.http.persist import COOKIE_DELIM, COOKIE_DELIM_DATE, SPHT, CookieTxn, s30tob64
+from lb.http.persist import COOKIE_DELIM, COOKIE_DELIM_DATE, SPHT, CookieTxn, cookie_value_end, s30tob64
 
 _CACHEABLE_STATUS = frozenset((200, 203, 204, 206, 300, 301, 404, 405, 410, 414, 501))
 _SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "TRACE"))
@@ -120,7 +120,7 @@ def _first_cookie(value: str) -> tuple[str, int, int, int, int] | None:
     val_beg = equal + 1
     while val_beg < size and value[val_beg] in SPHT:
         val_beg += 1
-    val_end = _value_end(value, val_beg)
+    val_end = cookie_value_end(value, val_beg, len(value))
     while val_end > val_beg and value[val_end - 1] in SPHT:
         val_end -= 1
     if att_end != equal or val_beg > equal + 1:
@@ -129,21 +129,6 @@ def _first_cookie(value: str) -> tuple[str, int, int, int, int] | None:
         val_beg, val_end = att_end + 1, val_end - removed
         equal = att_end
     return value, att_beg, att_end, val_beg, val_end
-
-
-def _value_end(value: str, start: int) -> int:
-    quoted = escaped = False
-    for i in range(start, len(value)):
-        char = value[i]
-        if escaped:
-            escaped = False
-        elif quoted:
-            escaped, quoted = char == "\\", char != '"'
-        elif char == '"':
-            quoted = True
-        elif char in ",;":
-            return i
-    return len(value)
 
 
 def is_cacheable(method: str, response: Any) -> bool:

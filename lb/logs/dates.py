@@ -61,39 +61,46 @@ class LocalMillis:
         return self._prefix + _MILLIS[millis]
 
 
-class GmtSeconds:
+class _CachedSeconds:
+    """A date to the second, re-rendered only when the second changes."""
+
+    __slots__ = ("_second", "_text")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def __call__(self, epoch: float) -> str:
+        second = split_time(epoch)[0]
+        if second != self._second:
+            self._text = self.render(second)
+            self._second = second
+        return self._text
+
+    @staticmethod
+    def render(second: int) -> str:
+        raise NotImplementedError
+
+
+class GmtSeconds(_CachedSeconds):
     """%T: `26/Nov/2026:17:39:30 +0000`."""
 
-    __slots__ = ("_second", "_text")
+    __slots__ = ()
 
-    def __init__(self) -> None:
-        self._second = -1
-        self._text = ""
-
-    def __call__(self, epoch: float) -> str:
-        second = split_time(epoch)[0]
-        if second != self._second:
-            self._text = _calendar(time.gmtime(second)) + " +0000"
-            self._second = second
-        return self._text
+    @staticmethod
+    def render(second: int) -> str:
+        return _calendar(time.gmtime(second)) + " +0000"
 
 
-class LocalSeconds:
+class LocalSeconds(_CachedSeconds):
     """%Tl: `26/Nov/2026:17:39:30 +0100` (local time and its UTC offset)."""
 
-    __slots__ = ("_second", "_text")
+    __slots__ = ()
 
-    def __init__(self) -> None:
-        self._second = -1
-        self._text = ""
-
-    def __call__(self, epoch: float) -> str:
-        second = split_time(epoch)[0]
-        if second != self._second:
-            tm = time.localtime(second)
-            self._text = f"{_calendar(tm)} {_offset(tm)}"
-            self._second = second
-        return self._text
+    @staticmethod
+    def render(second: int) -> str:
+        tm = time.localtime(second)
+        return f"{_calendar(tm)} {_offset(tm)}"
 
 
 def parse_log_date(text: str) -> float:
