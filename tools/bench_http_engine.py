@@ -90,7 +90,7 @@ def build_session() -> tuple[HttpSession, socket.socket, socket.socket, ServerCo
         sock.setblocking(False)
     session = HttpSession(worker, frontend, client_lb, ("127.0.0.1", 40000))
     session.start()
-    conn = ServerConn(worker.loop, server_lb, worker.runtime.backends["be"].servers[0], worker.scratch)
+    conn = ServerConn(worker.loop, server_lb, worker.runtime.backends["be"].servers[0])
     session.conn = conn  # as if a first request had connected: later ones reuse it
     return session, client, server, conn
 

@@ -33,6 +33,7 @@ WRITE = selectors.EVENT_WRITE
 HIGH_WATER = 65536
 MAX_HEAD = 16384 - 1024  # HAProxy: a head must fit in tune.bufsize minus tune.maxrewrite
 MAX_HEADERS = 101  # HAProxy's tune.http.maxhdr
+RECV_SIZE = 65536  # recv() of a fresh bytes object: cheaper than recv_into plus a copy
 
 
 class RequestRejected(Exception):
@@ -52,7 +53,6 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         # Per-connection state
         self.parser = httptools.HttpRequestParser(self)
         self.plan = frontend.plan
-        self.scratch = worker.scratch
         self.facts: StreamFacts | None = None
         self.txns: collections.deque[HttpTxn] = collections.deque()
         self.parsing: HttpTxn | None = None
@@ -87,26 +87,25 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         self.set_deadline("request", self.accept_time, self.plan.request_timeout)
 
     def on_client_event(self, mask: int) -> None:
+        """The client socket is ready: write what waits, then read and parse
+        (one function: this runs twice per keep-alive request)."""
         if mask & WRITE:
             self.flush_client()
-        if mask & READ and not self.closed:
-            self.read_client()
-
-    def read_client(self) -> None:
+            if self.closed or not mask & READ:
+                return
         try:
-            size = self.client.recv_into(self.scratch)
+            data = self.client.recv(RECV_SIZE)
         except WOULD_BLOCK:
             return
         except OSError:
             self.client_aborted()
             return
-        if not size:
+        if not data:
             self.on_client_eof()
             return
         if self.ssl and self.client.pending():  # decrypted bytes epoll cannot announce
             self.loop.call_soon(self.on_client_event, READ)
-        data = bytes(self.scratch[:size])
-        self.received += size
+        self.received += len(data)
         self.last_client_io = self.loop.now
         if self.tunnel:
             self.tunnel_to_server(data)
@@ -131,8 +130,17 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         """Read while at most one request is pending and its body is not piling up."""
         if self.closed:
             return
-        reading = not (self.client_eof or self.close_when_flushed or self.parse_error) and (
-            self.tunnel or (len(self.txns) <= 1 and self.body_backlog() < HIGH_WATER))  # fmt: skip
+        txns = self.txns
+        if self.client_eof or self.close_when_flushed or self.parse_error:
+            reading = False
+        elif self.tunnel:
+            reading = True
+        elif len(txns) > 1:
+            reading = False
+        else:  # body_backlog(), inline: this runs on every event
+            conn = self.conn
+            backlog = conn.pending_size if conn is not None else 0
+            reading = (backlog + txns[0].body_size if txns else backlog) < HIGH_WATER
         mask = (READ if reading else 0) | (WRITE if self.out and not self.corked else 0)
         if mask != self.client_mask:
             self.client_mask = self.set_mask(self.client, self.client_mask, mask, self.on_client_event)
@@ -194,7 +202,8 @@ class HttpSession(ResponseSide, FlowControl, Stream):
                 host = value.strip()
         self.requests += 1
         self.facts.requests = self.requests
-        self.frontend.count(C_REQUESTS)
+        frontend = self.frontend
+        frontend.counters[frontend.counter_base + C_REQUESTS] += 1
 
     def on_body(self, body: bytes) -> None:
         txn = self.parsing
@@ -215,13 +224,18 @@ class HttpSession(ResponseSide, FlowControl, Stream):
     def start_txn(self, txn: HttpTxn) -> None:
         """Rules, routing and a server for the txn at the head of the queue."""
         txn.started = True
-        self.worker.request_counter += 1
-        txn.rt = self.worker.request_counter  # %rt: this request's number in the worker
+        worker = self.worker
+        worker.request_counter += 1
+        txn.rt = worker.request_counter  # %rt: this request's number in the worker
         self.deadline_kind = ""  # until the request goes out, only the client can stall us
-        reply = http_rules.request_phase(self, txn)
-        if reply is not None:
-            self.reply_local(txn, reply)
-            return
+        backend = self.plan.direct_backend
+        if backend is None:
+            reply = http_rules.request_phase(self, txn)
+            if reply is not None:
+                self.reply_local(txn, reply)
+                return
+        else:
+            txn.backend = backend  # nothing to evaluate: the raw path
         self.connect_txn(txn)
 
     def push_body(self, txn: HttpTxn, wire: bytes) -> None:

@@ -58,7 +58,9 @@ class ResponseSide:
                 self.no_server(txn, "SC")
                 return
         if server is not QUEUE:
-            conn = self.reusable_conn(server)
+            conn = self.conn  # keep-alive: usually the session's own connection
+            if conn is None or conn.server is not server or conn.closed:
+                conn = self.reusable_conn(server)
             if conn is not None:
                 txn.t_queue = txn.t_connect = 0
                 server.take_conn()
@@ -94,7 +96,7 @@ class ResponseSide:
         self.take_connector_facts(txn)
         txn.t_connect = txn.connector.t_connect
         txn.connector = None
-        self.use_conn(txn, ServerConn(self.loop, sock, server, self.worker.scratch))
+        self.use_conn(txn, ServerConn(self.loop, sock, server))
 
     def on_connect_failed(self, term: str) -> None:
         txn = self.txns[0]
@@ -121,10 +123,12 @@ class ResponseSide:
         if conn.owner is not self:
             conn.attach(self, ResponseEvents(self))
         conn.requests += 1
-        http_rules.server_chosen(txn, conn.server)
+        if txn.rules is not None:
+            http_rules.server_chosen(txn, conn.server)
         txn.sent_at = now = self.loop.now
         conn.send(http_rules.request_head(self, txn))
-        self.send_pending_body(txn)
+        if txn.body:
+            self.send_pending_body(txn)
         self.set_deadline("server", now, txn.backend.timeouts.server)
         if not self.corked:
             self.update_client_mask()  # body buffered while connecting may have paused the client
@@ -237,7 +241,11 @@ class ResponseSide:
             self.drop_server_conn()
             self.reply_local(txn, reply, close=True)
             return
-        self.send_client(head)
+        if self.corked:  # inside on_server_data: the usual case, queue for the one write
+            self.out.append(head)
+            self.out_size += len(head)
+        else:
+            self.send_client(head)
         txn.bytes_out += len(head)
         self.deadline_kind = "server-data"
         if status == 101 and txn.upgrade:
@@ -251,8 +259,13 @@ class ResponseSide:
         txn.resp_payload += len(body)
         if txn.resp_chunked:
             body = encode_chunk(body)
-        txn.bytes_out += len(body)
-        self.send_client(body)
+        size = len(body)
+        txn.bytes_out += size
+        if self.corked:  # as send_client(), without the call: queued for the event's one write
+            self.out.append(body)
+            self.out_size += size
+        else:
+            self.send_client(body)
 
     def resp_complete(self) -> None:
         events = self.conn.events if self.conn is not None else None
@@ -271,14 +284,10 @@ class ResponseSide:
             self.send_client(end)
             txn.bytes_out += len(end)
         txn.resp_done = True
-        if txn.server_close or txn.resp_until_close or not txn.complete or self.server_mode(txn):
-            self.drop_server_conn()
+        if txn.server_close or txn.resp_until_close or not txn.complete or self.plan.mode or txn.backend.plan.mode:
+            self.drop_server_conn()  # http-server-close or httpclose on either side: not kept
         if txn.complete or txn.close_after:
             self.end_txn(txn)
-
-    def server_mode(self, txn: HttpTxn) -> int:
-        """0 (keep-alive) unless the frontend or backend closes server connections."""
-        return self.plan.mode or txn.backend.plan.mode
 
     def abort_response(self, txn: HttpTxn, term: str) -> None:
         """The response cannot be completed: the client connection is closed."""
@@ -298,7 +307,8 @@ class ResponseSide:
         if txn.server_counted:
             txn.server.drop_conn()
             txn.server_counted = False
-        self.log_txn(txn)
+        if self.frontend.logger is not None:
+            self.log_txn(txn)
         self.received_done = self.received
         if self.pending_error and not txns:
             self.pending_error, status = 0, self.pending_error

@@ -70,6 +70,15 @@ class FrontendPlan:
         self.needs_response = bool(settings.res_program or settings.res_captures or settings.cookie_capture)
         static = None if self.needs_request else pipeline.select_backend(settings, None)
         self.static_backend = backends.get(static.name) if static is not None else None
+        self.direct_backend = self.raw_path_backend(conf)
+
+    def raw_path_backend(self, conf: Any) -> Any:
+        """The backend every request goes to when request_phase() would do nothing
+        but name it (no rule, no unique id, no capture, no keyed balance); else None."""
+        backend = self.static_backend
+        if backend is None or backend.plan is None or backend.plan.needs_request or self.unique_id is not None:
+            return None
+        return None if cookie_capture_of(conf, backend.conf) is not None else backend
 
 
 class BackendPlan:
@@ -190,6 +199,18 @@ def request_head(session: Any, txn: Any) -> bytes:
 # Response headers the engine acts on: 0 dropped (hop-by-hop), 1 connection,
 # 2 transfer-encoding, 3 content-length.
 _RESPONSE_SPECIAL = {b"connection": 1, b"transfer-encoding": 2, b"content-length": 3}
+_STATUS_LINES: dict[tuple[str, int, bytes], bytes] = {}
+
+
+def status_line(version: str, status: int, reason: bytes) -> bytes:
+    """`HTTP/1.1 200 OK\\r\\n`, formatted once per distinct line (a server sends few)."""
+    key = (version, status, reason)
+    line = _STATUS_LINES.get(key)
+    if line is None:
+        line = b"HTTP/%s %d %s\r\n" % (version.encode(), status, reason)
+        if len(_STATUS_LINES) < 1024:  # bounded: reasons come from servers
+            _STATUS_LINES[key] = line
+    return line
 
 
 def response_phase(session: Any, txn: Any, version: str, reason: bytes) -> tuple[bytes, LocalReply | None]:
@@ -197,7 +218,7 @@ def response_phase(session: Any, txn: Any, version: str, reason: bytes) -> tuple
     (names lower-cased and hop-by-hop headers dropped, in one pass)."""
     server_close = version == "1.0"
     has_length = False
-    parts = [b"HTTP/%s %d %s\r\n" % (version.encode(), txn.status, reason)]
+    parts = [status_line(version, txn.status, reason)]
     special = _RESPONSE_SPECIAL
     for name, value in txn.resp_headers:
         lower = name.lower()

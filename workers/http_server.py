@@ -28,14 +28,14 @@ READ = selectors.EVENT_READ
 WRITE = selectors.EVENT_WRITE
 IDLE_PER_SERVER = 64  # idle connections kept per server and worker
 IDLE_TIMEOUT = 5.0  # HAProxy's pool-purge-delay default
+RECV_SIZE = 65536
 
 
 class ServerConn:
-    def __init__(self, loop: Any, sock: socket.socket, server: ServerRuntime, scratch: memoryview) -> None:
+    def __init__(self, loop: Any, sock: socket.socket, server: ServerRuntime) -> None:
         self.loop = loop
         self.sock = sock
         self.server = server
-        self.scratch = scratch
         self.owner: Any = None
         self.events: Any = None
         self.pool: IdlePool | None = None
@@ -125,27 +125,26 @@ class ServerConn:
         self.mask = mask
 
     def on_event(self, mask: int) -> None:
-        if self.owner is None:  # idle: readable means closed by the server, or junk
+        owner = self.owner
+        if owner is None:  # idle: readable means closed by the server, or junk
             if self.pool is not None:
                 self.pool.discard(self)
             return
         if mask & WRITE and not self.closed:
             self.flush()
-        if mask & READ and not self.closed and self.owner is not None:
-            self.read()
-
-    def read(self) -> None:
+        if not mask & READ or self.closed or self.owner is None:
+            return
         try:
-            size = self.sock.recv_into(self.scratch)
+            data = self.sock.recv(RECV_SIZE)
         except WOULD_BLOCK:
             return
         except OSError:
-            self.owner.on_server_error()
+            owner.on_server_error()
             return
-        if not size:
-            self.owner.on_server_eof()
-            return
-        self.owner.on_server_data(bytes(self.scratch[:size]))
+        if data:
+            owner.on_server_data(data)
+        else:
+            owner.on_server_eof()
 
     def pause_reading(self, paused: bool) -> None:
         self.reading = not paused
