@@ -170,7 +170,7 @@ def request_head(session: Any, txn: Any) -> bytes:
     """The request head for the server, with HAProxy's connection handling."""
     if txn.upgrade:
         connection = b"upgrade"
-    elif max(session.plan.mode, txn.backend.plan.mode) != MODE_KAL:
+    elif session.plan.mode or txn.backend.plan.mode:  # either side is not keep-alive (MODE_KAL is 0)
         connection = b"close"
     elif txn.version == "1.0":
         connection = b"keep-alive"
@@ -239,7 +239,7 @@ def response_phase(session: Any, txn: Any, version: str, reason: bytes) -> tuple
     txn.resp_until_close = not (txn.resp_no_body or txn.resp_chunked or has_length)
     upgrade = txn.status == 101 and txn.upgrade
     txn.close_after = not upgrade and (not txn.keep_alive or session.closing or txn.resp_until_close
-                                       or not txn.complete or max(session.plan.mode, txn.backend.plan.mode) == MODE_CLO)  # fmt: skip
+                                       or not txn.complete or MODE_CLO in (session.plan.mode, txn.backend.plan.mode))  # fmt: skip
     # HAProxy's H1 output: close is implicit in an HTTP/1.0 response, keep-alive
     # must be said to an HTTP/1.0 client or in an HTTP/1.0 response.
     if upgrade:
