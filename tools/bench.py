@@ -4,6 +4,7 @@
     python tools/bench.py --mode tcp            # keep-alive HTTP through a TCP tunnel
     python tools/bench.py --mode http           # HTTP proxying, option httplog on both
     python tools/bench.py --mode http --syslog  # cost of logging: httplog to UDP syslog vs no logging
+    python tools/bench.py --mode http --floor   # and tools/python_floor.py, the least a Python proxy does
 
 Backend: nginx when installed (a tiny static response), else a built-in
 keep-alive server.  Load: wrk when installed (else a small Python client).
@@ -173,6 +174,15 @@ def start_haproxy(work: Path, mode: str, backend: int, syslog: int | None,
     return proc, port
 
 
+def start_floor(work: Path, mode: str, backend: int, syslog: int | None,
+                httplog: bool | None = None) -> tuple[subprocess.Popen, int]:
+    """tools/python_floor.py: not a proxy, the yardstick for lb's engine (mode http only)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(REPO / "tools" / "python_floor.py"), str(port), str(backend)])
+    wait_port(port)
+    return proc, port
+
+
 # -- load ---------------------------------------------------------------------------
 
 
@@ -300,6 +310,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--syslog", action="store_true",
                         help="cost of logging: option httplog to a UDP syslog sink vs no logging, for both proxies")
+    parser.add_argument("--floor", action="store_true",
+                        help="mode http: also run tools/python_floor.py, the least a Python proxy does per request")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lb-bench-"))
     backend, backend_port, backend_name = start_backend(work)
@@ -307,7 +319,10 @@ def main() -> int:
         if args.syslog:
             print_syslog_table(args, backend_name, run_syslog(args, work, backend_port))
             return 0
-        results = [row for starter, label in ((start_haproxy, "haproxy"), (start_lb, "lb"))
+        starters = [(start_haproxy, "haproxy"), (start_lb, "lb")]
+        if args.floor and args.mode == "http":
+            starters.append((start_floor, "python floor"))
+        results = [row for starter, label in starters
                    if (row := run_one(starter, label, args, work, backend_port, None, None)) is not None]
     finally:
         stop(backend)
@@ -362,6 +377,10 @@ def print_table(args: argparse.Namespace, backend_name: str, results: list[dict]
         ratio = by_name["lb"]["rps"] / by_name["haproxy"]["rps"]
         cpu_ratio = by_name["lb"]["cpu_us"] / by_name["haproxy"]["cpu_us"] if by_name["haproxy"]["cpu_us"] else 0
         print(f"| lb / haproxy | {ratio:.2f} | {cpu_ratio:.1f}x |")
+    if "python floor" in by_name and "haproxy" in by_name and by_name["haproxy"]["rps"]:
+        floor = by_name["python floor"]
+        print(f"| python floor / haproxy | {floor['rps'] / by_name['haproxy']['rps']:.2f} | "
+              f"{floor['cpu_us'] / by_name['haproxy']['cpu_us']:.1f}x |")  # fmt: skip
 
 
 if __name__ == "__main__":
