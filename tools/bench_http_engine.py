@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Per-request cost of the HTTP engine alone, without a load generator (tool, not a test).
 
-    python tools/bench_http_engine.py [--requests 50000] [--profile]
+    python tools/bench_http_engine.py [--requests 50000] [--profile] [--log]
 
 One HttpSession of a real worker runtime is driven by hand on loopback TCP
 connections:
@@ -39,9 +39,9 @@ from workers.runtime import Runtime  # noqa: E402
 CONFIG = """
 global
     nbproc 1
-defaults
+{log}defaults
     mode http
-    option httplog
+{log_global}    option httplog
     timeout connect 5s
     timeout client 30s
     timeout server 30s
@@ -67,9 +67,11 @@ def tcp_pair() -> tuple[socket.socket, socket.socket]:
     return near, far
 
 
-def build_session() -> tuple[HttpSession, socket.socket, socket.socket, ServerConn]:
+def build_session(log_port: int | None) -> tuple[HttpSession, socket.socket, socket.socket, ServerConn]:
+    """`log_port`: with `log 127.0.0.1:PORT local0` (httplog lines to that UDP port), else no log target."""
+    log = f"    log 127.0.0.1:{log_port} local0\n" if log_port else ""
     with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as fh:
-        fh.write(CONFIG)
+        fh.write(CONFIG.format(log=log, log_global="    log global\n" if log else ""))
     config = lb.config.load(fh.name)
     os.unlink(fh.name)
     generation = Generation(1, config, os.getpid())
@@ -80,6 +82,7 @@ def build_session() -> tuple[HttpSession, socket.socket, socket.socket, ServerCo
     worker.maxconn = 1000
     worker.idle_pool = IdlePool(worker.loop)
     build_plans(worker.runtime)
+    worker.attach_loggers()
     from lb.logs.logformat import RenderContext
 
     worker.render_context = RenderContext(os.getpid(), "bench")
@@ -125,8 +128,12 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5, help="report the best of this many runs (least noise)")
     parser.add_argument("--profile", action="store_true", help="print the 25 costliest functions")
+    parser.add_argument("--log", action="store_true",
+                        help="log each request (httplog) to a UDP socket on 127.0.0.1 that nobody reads")
     args = parser.parse_args()
-    session, client, server, conn = build_session()
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))  # never read: full, the kernel drops datagrams and the send still costs
+    session, client, server, conn = build_session(sink.getsockname()[1] if args.log else None)
     for _ in range(2000):  # warm-up
         one_request(session, client, server, conn)
     if args.profile:
