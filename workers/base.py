@@ -216,8 +216,7 @@ class Worker:
             self.loop.stop()
 
     def total_actconn(self) -> int:
-        actconn = self.shm.actconn
-        return sum(actconn[slot] for slot in range(self.shm.nslots))
+        return sum(self.shm.actconn)  # one cell per slot
 
     # -- stopping --------------------------------------------------------------
 

@@ -10,6 +10,7 @@ differs (this runs once per request).  Timer names follow HAProxy (§8.4).
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 from lb.http.message import Request, Response
@@ -33,6 +34,18 @@ def last_chunk(trailers: list[tuple[bytes, bytes]] | None) -> bytes:
     if not trailers:
         return LAST_CHUNK
     return b"0\r\n" + b"".join(b"%s: %s\r\n" % (n.lower(), v) for n, v in trailers) + b"\r\n"
+
+
+def fields_size(fields: list[tuple[bytes, bytes]]) -> int:
+    """HTX size of header fields: names plus values, Connection headers left out.
+
+    Runs once per logged request: the lengths are summed in C, and only the
+    rare Connection header is looked at in Python."""
+    size = sum(map(len, chain.from_iterable(fields)))
+    for name, value in fields:
+        if len(name) == 10 and name.lower() in HOP_BY_HOP:
+            size -= len(name) + len(value)
+    return size
 
 
 def ms_between(start: float, end: float) -> int:
@@ -135,7 +148,7 @@ class HttpTxn:
         if not self.method or self.rejected:
             return 0
         size = HTX_START_LINE + len(self.method) + len(self.url) + 8 + HTX_END_OF_HEADERS + self.bytes_in
-        return size + sum(len(n) + len(v) for n, v in self.raw_headers if n.lower() not in HOP_BY_HOP)
+        return size + fields_size(self.raw_headers)
 
     def response_size(self) -> int:
         if self.rejected:
@@ -148,9 +161,9 @@ class HttpTxn:
         if self.status == 101:
             size += len(b"connectionUpgrade")  # HAProxy counts the Connection header of a 101
         if self.resp_chunked:  # the end-of-trailers block, and the trailers themselves
-            size += 1 + sum(len(n) + len(v) for n, v in self.resp_trailers or ())
+            size += 1 + sum(map(len, chain.from_iterable(self.resp_trailers or ())))
         size += self.interim_size
-        return size + sum(len(n) + len(v) for n, v in self.resp_headers if n.lower() not in HOP_BY_HOP)
+        return size + fields_size(self.resp_headers)
 
     def fill_record(self, record: LogRecord, now: float, accept_time: float, accept_date: float) -> None:
         """The HTTP fields of the log line (Stream.log fills the connection ones)."""
@@ -172,14 +185,20 @@ class HttpTxn:
         record.cookie_flags = self.cookie_flags
         record.retries, record.redispatched = self.retries, self.redispatched
         if self.rejected:
-            pass  # logged as <BADREQ>: no method, URI or version
+            record.request_line = ""  # logged as <BADREQ>: no method, URI or version
         elif self.request is not None:
             request = self.request
             record.method, record.uri, record.http_version = request.method, request.uri, f"HTTP/{request.version}"
-        elif self.method:
+            record.request_line = self.request_line()
+        elif self.method:  # the raw path: decoded once for %HM %HU %HV and %r
             record.method, record.uri = self.method.decode("latin-1"), self.url.decode("latin-1")
             record.http_version = f"HTTP/{self.version}"
-        record.request_line = "" if self.rejected else self.request_line()
+            record.request_line = f"{record.method} {record.uri} {record.http_version}"
+        else:
+            record.request_line = self.request_line()
+        self.fill_captures(record)
+
+    def fill_captures(self, record: LogRecord) -> None:
         record.captured_request_cookie = self.captured_cookie
         record.captured_response_cookie = self.captured_set_cookie
         rules = self.rules

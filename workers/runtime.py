@@ -65,6 +65,7 @@ class ServerRuntime(Counted):
         self.shm = shm
         self.conns = shm.conns
         self.conns_cell = slot * shm.nservers + index
+        self.conns_column = shm.column("conns", index)  # this server's cell in every worker's row
         self.bind_counters(shm, slot, shm.nproxies + index)
 
     def take_conn(self) -> None:
@@ -75,7 +76,7 @@ class ServerRuntime(Counted):
         self.backend.on_slot_freed()
 
     def current_conns(self) -> int:
-        return self.shm.server_conns(self.index)
+        return sum(self.conns_column)
 
     def is_usable(self) -> bool:
         """Up and not in maintenance (persistence may use DRAIN servers)."""
@@ -103,7 +104,7 @@ class BackendRuntime(Counted):
 
     def current_conns(self) -> int:
         """Streams on the backend's servers (all workers) plus this worker's queue (%bc)."""
-        return sum(self.shm.server_conns(s.index) for s in self.servers) + len(self.queue)
+        return sum([sum(server.conns_column) for server in self.servers]) + len(self.queue)
 
     def on_slot_freed(self) -> None:
         """A connection of this worker to one of our servers ended: serve the queue."""
@@ -126,6 +127,7 @@ class FrontendRuntime(Counted):
         self.paused = False
         self.feconn = shm.feconn
         self.feconn_cell = slot * shm.nproxies + obj
+        self.feconn_column = shm.column("feconn", obj)
         self.obj = obj
         self.shm = shm
         self.bind_counters(shm, slot, obj)
@@ -141,7 +143,7 @@ class FrontendRuntime(Counted):
         self.feconn[self.feconn_cell] = self.current
 
     def total_conns(self) -> int:
-        return self.shm.proxy_conns(self.obj)
+        return sum(self.feconn_column)
 
 
 class Runtime:

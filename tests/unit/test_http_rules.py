@@ -13,7 +13,7 @@ import pytest
 
 from lb.http.message import Request
 from workers.http_rules import MODE_CLO, MODE_KAL, MODE_SCL, request_head, response_phase
-from workers.http_txn import HttpTxn
+from workers.http_txn import HttpTxn, fields_size
 
 
 def session(mode: int = MODE_KAL, closing: bool = False) -> Any:
@@ -151,3 +151,17 @@ def test_switching_protocols_keeps_upgrade() -> None:
     assert head == (b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nsec-websocket-accept: s3pP\r\n"
                     b"connection: upgrade\r\n\r\n")  # fmt: skip
     assert not t.close_after
+
+
+# -- HTX sizes of header fields (logged %B / %U) ----------------------------------
+
+
+@pytest.mark.parametrize("fields, size", [
+    ([], 0),
+    ([(b"Host", b"a")], 5),
+    ([(b"Host", b"a"), (b"Connection", b"keep-alive")], 5),  # HAProxy's H1 layer consumes Connection
+    ([(b"connection", b"close"), (b"X-Connection", b"1")], 13),  # only the header of that exact name
+    ([(b"CONNECTION", b"Upgrade"), (b"Upgrade", b"websocket")], 16),
+])  # fmt: skip
+def test_fields_size_leaves_connection_out(fields: list[tuple[bytes, bytes]], size: int) -> None:
+    assert fields_size(fields) == size
