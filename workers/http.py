@@ -137,17 +137,13 @@ class HttpSession(ResponseSide, FlowControl, Stream):
             reading = True
         elif len(txns) > 1:
             reading = False
-        else:  # body_backlog(), inline: this runs on every event
+        else:  # request body not yet taken by the server (checked on every event)
             conn = self.conn
             backlog = conn.pending_size if conn is not None else 0
             reading = (backlog + txns[0].body_size if txns else backlog) < HIGH_WATER
         mask = (READ if reading else 0) | (WRITE if self.out and not self.corked else 0)
         if mask != self.client_mask:
             self.client_mask = self.set_mask(self.client, self.client_mask, mask, self.on_client_event)
-
-    def body_backlog(self) -> int:
-        pending = self.conn.pending_size if self.conn is not None else 0
-        return pending + (self.txns[0].body_size if self.txns else 0)
 
     # -- Parser callbacks ----------------------------------------------------
 

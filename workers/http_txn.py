@@ -43,7 +43,7 @@ def fields_size(fields: list[tuple[bytes, bytes]]) -> int:
     rare Connection header is looked at in Python."""
     size = sum(map(len, chain.from_iterable(fields)))
     for name, value in fields:
-        if len(name) == 10 and name.lower() in HOP_BY_HOP:
+        if len(name) == 10 and name.lower() == b"connection":  # HOP_BY_HOP's only name
             size -= len(name) + len(value)
     return size
 
