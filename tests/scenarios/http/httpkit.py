@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
-from tests.support import LbProcess, wait_until
+from tests.scenarios.http.origins import Origin
+from tests.support import LbProcess, free_port, wait_until
 
 # -- client side -------------------------------------------------------------------------
 
@@ -215,3 +218,18 @@ def make_certificate(directory: Path, names: tuple[str, ...] = ("lb.test",),
                    check=True, capture_output=True, timeout=60)  # fmt: skip
     pem.write_bytes(cert.read_bytes() + key.read_bytes())
     return pem, cert
+
+
+@contextmanager
+def lb_before_origin(work: Path, config: str) -> Iterator[tuple[LbProcess, int, Origin]]:
+    """lb started in front of one Origin ("o1"): `config` is formatted with
+    {port} (lb's bind) and {origin}; both are stopped on exit."""
+    origin = Origin("o1")
+    port = free_port()
+    lb = LbProcess(work, config.format(port=port, origin=origin.port))
+    try:
+        lb.start()
+        yield lb, port, origin
+    finally:
+        lb.stop()
+        origin.close()

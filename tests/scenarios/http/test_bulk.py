@@ -20,9 +20,9 @@ from typing import Iterator
 
 import pytest
 
-from tests.scenarios.http.httpkit import ResponseReader, connect
+from tests.scenarios.http.httpkit import ResponseReader, connect, lb_before_origin
 from tests.scenarios.http.origins import Origin, pattern_digest, pattern_stream
-from tests.support import LbProcess, free_port
+from tests.support import LbProcess
 
 SIZE = 100 * 1024 * 1024
 CONFIG = """
@@ -47,15 +47,8 @@ backend be_one
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LbProcess, int, Origin]]:
-    origin = Origin("o1")
-    port = free_port()
-    lb = LbProcess(tmp_path_factory.mktemp("bulk"), CONFIG.format(port=port, origin=origin.port))
-    try:
-        lb.start()
+    with lb_before_origin(tmp_path_factory.mktemp("bulk"), CONFIG) as (lb, port, origin):
         yield lb, port, origin
-    finally:
-        lb.stop()
-        origin.close()
 
 
 def peak_rss_kib(pid: int) -> int:

@@ -16,9 +16,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.scenarios.http.httpkit import ResponseReader, connect
+from tests.scenarios.http.httpkit import ResponseReader, connect, lb_before_origin
 from tests.scenarios.http.origins import PATTERN, Origin
-from tests.support import LbProcess, free_port
 
 CONFIG = """
 global
@@ -38,15 +37,8 @@ backend be
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Origin]]:
-    origin = Origin("o1")
-    port = free_port()
-    lb = LbProcess(tmp_path_factory.mktemp("pipelining"), CONFIG.format(port=port, origin=origin.port))
-    try:
-        lb.start()
+    with lb_before_origin(tmp_path_factory.mktemp("pipelining"), CONFIG) as (lb, port, origin):
         yield port, origin
-    finally:
-        lb.stop()
-        origin.close()
 
 
 def head(method: str, target: str, extra: str = "") -> bytes:

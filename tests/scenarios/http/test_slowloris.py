@@ -20,9 +20,9 @@ from typing import Iterator
 
 import pytest
 
-from tests.scenarios.http.httpkit import ERR_408, connect, request, wait_log
+from tests.scenarios.http.httpkit import ERR_408, connect, lb_before_origin, request, wait_log
 from tests.scenarios.http.origins import Origin
-from tests.support import LbProcess, free_port
+from tests.support import LbProcess
 
 CONFIG = """
 global
@@ -46,15 +46,8 @@ backend be
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LbProcess, int, Origin]]:
-    origin = Origin("o1")
-    port = free_port()
-    lb = LbProcess(tmp_path_factory.mktemp("slowloris"), CONFIG.format(port=port, origin=origin.port))
-    try:
-        lb.start()
+    with lb_before_origin(tmp_path_factory.mktemp("slowloris"), CONFIG) as (lb, port, origin):
         yield lb, port, origin
-    finally:
-        lb.stop()
-        origin.close()
 
 
 def trickle(sock: socket.socket, data: bytes, pause: float) -> tuple[bytes, int]:
