@@ -91,8 +91,8 @@ class HttpSession(ResponseSide, FlowControl, Stream):
         (one function: this runs twice per keep-alive request)."""
         if mask & WRITE:
             self.flush_client()
-            if self.closed or not mask & READ:
-                return
+        if self.closed or not mask & READ:
+            return  # also a stale event of a session an earlier callback closed
         try:
             data = self.client.recv(RECV_SIZE)
         except WOULD_BLOCK:
