@@ -95,7 +95,7 @@ class Worker:
                 conf = listener.frontend.conf
                 listener.keepalive = conf.option("tcpka") or conf.option("clitcpka")
                 if listener.bind.options.get("ssl"):
-                    from lb.http.tls import build_server_context
+                    from lb.tls import build_server_context
 
                     listener.tls = build_server_context(listener.bind)
                 listener.sock.setblocking(False)

@@ -1,7 +1,7 @@
-"""Where the HTTP engine meets lb.http: plans, rule phases, heads, replies (worker).
+"""Where the HTTP engine meets lb.rules: plans, rule phases, heads, replies (worker).
 
 The engine (workers/http.py, workers/http_response.py) calls these
-functions at fixed points of a txn; they call lb.http.pipeline in
+functions at fixed points of a txn; they call lb.rules.pipeline in
 HAProxy's order: captures and frontend http-request rules, use_backend,
 backend http-request rules, cookie persistence, option forwardfor; then per
 response: http-response rules (backend first) and the cookie.
@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lb.http import pipeline
-from lb.http.capture import captured_request_cookie, captured_response_cookie, cookie_capture_of
-from lb.http.errors import error_reply, mux_error_bytes
-from lb.http.model import AREA
-from lb.http.reply import Reply, connection_header
-from lb.http.uniqueid import unique_id_of
+from lb.rules import pipeline
+from lb.rules.capture import captured_request_cookie, captured_response_cookie, cookie_capture_of
+from lb.rules.errors import error_reply, mux_error_bytes
+from lb.rules.model import AREA
+from lb.rules.reply import Reply, connection_header
+from lb.rules.uniqueid import unique_id_of
 from lb.logs.record import LogRecord
 
 MODE_KAL, MODE_SCL, MODE_CLO = 0, 1, 2  # keep-alive < server-close < close (HAProxy)

@@ -1,8 +1,8 @@
 """One HTTP request/response exchange as the engine tracks it (worker).
 
 HttpTxn keeps the request as httptools delivered it (raw header tuples)
-and builds the rules-level objects (`lb.http.message.Request`,
-`lb.http.txn.Txn`) only when a rule, an ACL or a keyed balance needs
+and builds the rules-level objects (`lb.rules.message.Request`,
+`lb.rules.txn.Txn`) only when a rule, an ACL or a keyed balance needs
 them: a proxy without rules forwards heads rebuilt straight from the raw
 tuples.  Defaults live on the class, so creating a txn only stores what
 differs (this runs once per request).  Timer names follow HAProxy (§8.4).
@@ -13,8 +13,8 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any
 
-from lb.http.message import Request, Response
-from lb.http.txn import Txn
+from lb.rules.message import Request, Response
+from lb.rules.txn import Txn
 from lb.logs.record import HTX_END_OF_HEADERS, HTX_START_LINE, LogRecord
 
 NO_BODY_STATUS = (204, 304)

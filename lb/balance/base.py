@@ -32,7 +32,7 @@ class SessionKey(Protocol):
     """What keyed algorithms may read from the stream being balanced."""
 
     client_ip: str
-    request: Any  # lb.http message (path, uri, query, header(name)) or None in TCP
+    request: Any  # lb.rules message (path, uri, query, header(name)) or None in TCP
 
 
 def algorithm(name: str):

@@ -11,5 +11,5 @@ import lb.config.kw_proxy  # noqa: F401
 import lb.config.kw_server  # noqa: F401
 import lb.config.validate  # noqa: F401  post-parse checks: routing, timeouts, listeners
 import lb.logs.keywords  # noqa: F401  log, log-format, option tcplog/httplog, log-tag ...
-import lb.http.keywords  # noqa: F401  mode http: acl, http-request/response, redirect, cookie, capture, forwardfor, bind ssl
-import lb.http.uniqueid  # noqa: F401  unique-id-format, unique-id-header
+import lb.rules.keywords  # noqa: F401  mode http: acl, http-request/response, redirect, cookie, capture, forwardfor, bind ssl
+import lb.rules.uniqueid  # noqa: F401  unique-id-format, unique-id-header

@@ -1,7 +1,7 @@
 """Core keywords of defaults/frontend/backend/listen sections (master, cli).
 
 Feature areas register their own keywords next to their code (balancing in
-lb.balance, checks in lb.checker, logging in lb.logs, HTTP rules in lb.http);
+lb.balance, checks in lb.checker, logging in lb.logs, HTTP rules in lb.rules);
 this module holds what every proxy has: mode, bind, routing to backends,
 timeouts, retries, maxconn and the plain on/off options.
 """

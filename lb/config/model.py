@@ -166,12 +166,12 @@ class Server:
 
 @dataclass
 class Condition:
-    """An `if`/`unless` condition, kept as words until lb.http compiles it."""
+    """An `if`/`unless` condition, kept as words until lb.rules compiles it."""
 
     polarity: str  # "if" | "unless"
     words: list[str]
     loc: Location | None = None
-    compiled: Any = None  # filled by the ACL compiler (lb.http.acl)
+    compiled: Any = None  # filled by the ACL compiler (lb.rules.acl)
 
 
 @dataclass

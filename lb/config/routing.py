@@ -18,7 +18,7 @@ AREA = "routing"
 class SwitchingRule:
     """One `use_backend` line, with its target resolved."""
 
-    rule: UseBackend  # the line as parsed; `rule.cond` is compiled by lb.http
+    rule: UseBackend  # the line as parsed; `rule.cond` is compiled by lb.rules
     backend: Proxy | None  # None: the name is a log-format expression, resolved per request
     dynamic: bool = False  # True when `rule.backend` holds a log-format expression (`%[...]`)
 

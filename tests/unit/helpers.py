@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from lb.balance import ALGORITHMS
-from lb.http.message import Request
+from lb.rules.message import Request
 from lb.shm.layout import ADMIN_READY
 from lb.shm.table import ShmTable
 

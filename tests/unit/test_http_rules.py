@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from lb.http.message import Request
+from lb.rules.message import Request
 from workers.http_rules import MODE_CLO, MODE_KAL, MODE_SCL, request_head, response_phase
 from workers.http_txn import HttpTxn, fields_size
 
