@@ -71,10 +71,9 @@ class Generation:
         self.config = config
         self.master_pid = master_pid
         self.nworkers = worker_count(config)
-        self.checker_slot = self.nworkers
-        self.shm = ShmTable(
-            number, self.nworkers + 1, len(config.all_servers()), len(config.backends), len(config.proxies())
-        )
+        self.shm = ShmTable(number, layout.slot_count(self.nworkers), len(config.all_servers()), len(config.backends),
+                            len(config.proxies()))  # fmt: skip
+        self.checker_slot = self.shm.checker_slot
         self.workers: dict[int, int] = {}  # slot -> pid
         self.checker_pid = 0
         self.state = STARTING

@@ -21,6 +21,7 @@ class ShmTable:
         self.nslots, self.nservers = nslots, nservers
         self.nbackends, self.nproxies = nbackends, nproxies
         self.nobjects = nproxies + nservers
+        self.checker_slot = nslots - 1  # layout.slot_count(): the workers, then the checker
         table, size = layout.offsets(nslots, nservers, nbackends, nproxies)
         self.size = size
         self.mm = mmap.mmap(-1, size, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
@@ -66,7 +67,8 @@ class ShmTable:
 
     def clear_worker_columns(self, slot: int) -> None:
         """Master, after a worker died: its connections and queue are gone."""
-        for name, width in (("conns", self.nservers), ("queued", self.nservers), ("feconn", self.nproxies)):
+        for name, width in (("conns", self.nservers), ("queued", self.nservers), ("beconn", self.nbackends),
+                            ("bequeued", self.nbackends), ("feconn", self.nproxies)):  # fmt: skip
             view = getattr(self, name)
             for i in range(slot * width, (slot + 1) * width):
                 view[i] = 0
@@ -78,8 +80,8 @@ class ShmTable:
 
     def column(self, name: str, index: int) -> memoryview:
         """The cells of object `index` in every slot's row of array `name`."""
-        width = {"conns": self.nservers, "queued": self.nservers, "picks": self.nbackends,
-                 "feconn": self.nproxies}[name]  # fmt: skip
+        width = {"conns": self.nservers, "queued": self.nservers, "picks": self.nbackends, "beconn": self.nbackends,
+                 "bequeued": self.nbackends, "feconn": self.nproxies}[name]  # fmt: skip
         return getattr(self, name)[index::width]
 
     def server_conns(self, server: int) -> int:
@@ -95,10 +97,10 @@ class ShmTable:
         return sum(self.feconn[proxy :: self.nproxies])
 
     def counter(self, obj: int, name: str) -> int:
-        """Sum of one counter of object `obj` over every worker slot."""
+        """Sum of one counter of object `obj` over every slot, plus what earlier generations carried."""
         index, per_slot = layout.COUNTER[name], self.nobjects * layout.NCOUNTERS
         base = obj * layout.NCOUNTERS + index
-        return sum(self.counters[slot * per_slot + base] for slot in range(self.nslots))
+        return sum(self.counters[base::per_slot]) + self.carried[base]
 
     def counter_index(self, slot: int, obj: int, name: str) -> int:
         """Index in `counters` of one (slot, object, counter) cell, for the slot's writer."""
