@@ -20,7 +20,7 @@ from typing import Any
 
 import httptools
 
-from lb.rules.txn import Stream as StreamFacts
+from lb.rules.txn import ConnFacts as StreamFacts
 from workers import http_rules
 from workers.http_flow import FlowControl
 from workers.http_response import ResponseSide

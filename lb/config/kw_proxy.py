@@ -96,8 +96,13 @@ def bkw_name(options: dict[str, object], args: list[str]) -> None:
     options["name"] = args[0]
 
 
+@bind_keyword("id", 1, doc="numeric id of this listener (fetch so_id; default: its rank in the proxy)")
+def bkw_id(options: dict[str, object], args: list[str]) -> None:
+    options["id"] = parse_int(args[0], 1, 2**31 - 1, "id")
+
+
 for _ignored, _nargs in (("process", 1), ("thread", 1), ("backlog", 1), ("maxconn", 1), ("mss", 1),
-                         ("interface", 1), ("nice", 1), ("tcp-ut", 1), ("id", 1), ("transparent", 0),
+                         ("interface", 1), ("nice", 1), ("tcp-ut", 1), ("transparent", 0),
                          ("defer-accept", 0), ("tfo", 0), ("v4v6", 0), ("v6only", 0)):  # fmt: skip
     bind_keyword(_ignored, _nargs, doc="accepted for compatibility; no effect in lb")(lambda options, args: None)
 

@@ -129,6 +129,22 @@ class Bind:
         return f"{host}:{self.port}"
 
 
+def listener_ids(binds: list[Bind]) -> list[int]:
+    """HAProxy's listener ids of a proxy's binds (fetch so_id, stats `sid`): the
+    `id` a bind sets, else the lowest id not taken yet, in declaration order."""
+    taken = {b.options["id"] for b in binds if "id" in b.options}
+    ids, next_free = [], 1
+    for bind in binds:
+        if "id" in bind.options:
+            ids.append(bind.options["id"])
+            continue
+        while next_free in taken:
+            next_free += 1
+        ids.append(next_free)
+        taken.add(next_free)
+    return ids
+
+
 @dataclass
 class Server:
     """A `server` line, with `default-server` values already applied."""

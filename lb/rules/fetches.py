@@ -6,6 +6,9 @@ HAProxy's fetch semantics, e.g. the last occurrence) and `all(txn)` every
 value an ACL tries (e.g. every comma-separated value of every occurrence).
 Both return None / an empty sequence when the sample is absent.
 
+In mode tcp the Txn has no request (`txn.request` is None): HTTP fetches
+then find no sample, as in HAProxy when the buffer holds no HTTP request.
+
 Types: "str", "int", "bool", "ip" (lb.rules.addr.Ip), "meth" (the method
 string, matched by ACL `method`), "any" (variables).  `use` says in which
 rule direction a fetch can work (HAProxy warns when an ACL cannot match in
@@ -92,14 +95,14 @@ def _occ(args: list[str], position: int) -> int | None:
 
 @fetch("path", "str")
 def _path(args: list[str]) -> tuple[One, All]:
-    return _single(lambda txn: txn.request.path)
+    return _single(lambda txn: txn.request.path if txn.request is not None else None)
 
 
 @fetch("pathq", "str")
 def _pathq(args: list[str]) -> tuple[One, All]:
     def get(txn: Any) -> str | None:
         request = txn.request
-        path = request.path
+        path = request.path if request is not None else None
         if path is None:
             return None
         return path if request.query is None else f"{path}?{request.query}"
@@ -109,27 +112,29 @@ def _pathq(args: list[str]) -> tuple[One, All]:
 
 @fetch("url", "str")
 def _url(args: list[str]) -> tuple[One, All]:
-    return _single(lambda txn: txn.request.uri)
+    return _single(lambda txn: txn.request.uri if txn.request is not None else None)
 
 
 @fetch("query", "str")
 def _query(args: list[str]) -> tuple[One, All]:
-    return _single(lambda txn: txn.request.query)
+    return _single(lambda txn: txn.request.query if txn.request is not None else None)
 
 
 @fetch("method", "meth")
 def _method(args: list[str]) -> tuple[One, All]:
-    return _single(lambda txn: txn.request.method)
+    return _single(lambda txn: txn.request.method if txn.request is not None else None)
 
 
 @fetch("req.ver", "str", aliases=("req_ver",))
 def _req_ver(args: list[str]) -> tuple[One, All]:
-    return _single(lambda txn: txn.request.version)
+    return _single(lambda txn: txn.request.version if txn.request is not None else None)
 
 
 @fetch("base", "str")
 def _base(args: list[str]) -> tuple[One, All]:
     def get(txn: Any) -> str | None:
+        if txn.request is None:
+            return None
         host, path = txn.request.first("host"), txn.request.path
         return None if host is None or path is None else host + path
 
@@ -144,7 +149,7 @@ def _url_param(args: list[str]) -> tuple[One, All]:
     key = name.lower() if icase else name
 
     def every(txn: Any) -> list[str]:
-        query = txn.request.query
+        query = txn.request.query if txn.request is not None else None
         if not query:
             return []
         parts = [query] if len(delims) == 1 and delims not in query else _split_any(query, delims)

@@ -119,42 +119,47 @@ for _name in ("res.cook", "scook"):
 
 @fetch("src", "ip", USE_ANY)
 def _src(args: list[str]) -> tuple[One, All]:
-    return _single(lambda txn: txn.stream.src)
+    return _single(lambda txn: txn.facts.src)
 
 
 @fetch("src_port", "int", USE_ANY)
 def _src_port(args: list[str]) -> tuple[One, All]:
-    return _single(lambda txn: txn.stream.client_port)
+    return _single(lambda txn: txn.facts.client_port)
 
 
 @fetch("dst", "ip", USE_ANY)
 def _dst(args: list[str]) -> tuple[One, All]:
-    return _single(lambda txn: txn.stream.dst)
+    return _single(lambda txn: txn.facts.dst)
 
 
 @fetch("dst_port", "int", USE_ANY)
 def _dst_port(args: list[str]) -> tuple[One, All]:
-    return _single(lambda txn: txn.stream.dst_port)
+    return _single(lambda txn: txn.facts.dst_port)
+
+
+@fetch("so_id", "int", USE_ANY)
+def _so_id(args: list[str]) -> tuple[One, All]:
+    return _single(lambda txn: txn.facts.listener_id)
 
 
 @fetch("ssl_fc", "bool", USE_ANY)
 def _ssl_fc(args: list[str]) -> tuple[One, All]:
-    return _single(lambda txn: bool(txn.stream.ssl))
+    return _single(lambda txn: bool(txn.facts.ssl))
 
 
 @fetch("ssl_fc_sni", "str", USE_ANY)
 def _ssl_fc_sni(args: list[str]) -> tuple[One, All]:
-    return _single(lambda txn: txn.stream.sni if txn.stream.ssl else None)
+    return _single(lambda txn: txn.facts.sni if txn.facts.ssl else None)
 
 
 @fetch("ssl_fc_alpn", "str", USE_ANY)
 def _ssl_fc_alpn(args: list[str]) -> tuple[One, All]:
-    return _single(lambda txn: txn.stream.alpn if txn.stream.ssl else None)
+    return _single(lambda txn: txn.facts.alpn if txn.facts.ssl else None)
 
 
 @fetch("http_first_req", "bool", USE_ANY)
 def _first_req(args: list[str]) -> tuple[One, All]:
-    return _single(lambda txn: txn.stream.requests <= 1)
+    return _single(lambda txn: txn.facts.requests <= 1)
 
 
 @fetch("fe_name", "str", USE_ANY)

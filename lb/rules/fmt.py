@@ -35,17 +35,17 @@ class FormatError(ValueError):
 
 def _variable(name: str) -> Render:
     if name == "ci":
-        return lambda txn: txn.stream.client_ip
+        return lambda txn: txn.facts.client_ip
     if name == "cp":
-        return lambda txn: str(txn.stream.client_port)
+        return lambda txn: str(txn.facts.client_port)
     if name == "fi":
-        return lambda txn: txn.stream.dst_ip
+        return lambda txn: txn.facts.dst_ip
     if name == "fp":
-        return lambda txn: str(txn.stream.dst_port)
+        return lambda txn: str(txn.facts.dst_port)
     if name == "ID":
         return lambda txn: txn.unique_id
     if name == "ft":
-        return lambda txn: txn.frontend.name + ("~" if txn.stream.ssl else "") if txn.frontend else ""
+        return lambda txn: txn.frontend.name + ("~" if txn.facts.ssl else "") if txn.frontend else ""
     if name == "b":
         return lambda txn: (txn.backend or txn.frontend).name if (txn.backend or txn.frontend) else ""
     if name == "s":

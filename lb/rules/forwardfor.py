@@ -58,7 +58,7 @@ def add_forwarded_for(txn: Any, frontend: Any, backend: Any) -> None:
     be = _ff(backend) if backend is not frontend else None
     if fe is None and be is None:
         return
-    src = txn.stream.src
+    src = txn.facts.src
     if src is None:
         return
     for side in (fe, be):
@@ -69,7 +69,7 @@ def add_forwarded_for(txn: Any, frontend: Any, backend: Any) -> None:
     request = txn.request
     if not always and request.has(name):
         return
-    request.add_header(name, txn.stream.client_ip)
+    request.add_header(name, txn.facts.client_ip)
 
 
 def _ff(proxy: Any) -> ForwardFor | None:

@@ -1,11 +1,15 @@
 """The per-connection and per-request state rules and ACLs read (worker).
 
-The engine creates one `Stream` per accepted client connection (facts that
-do not change between keep-alive requests: addresses, TLS) and one `Txn`
-per request.  ACLs, rule values and actions only ever receive a Txn.
+The engine creates one `ConnFacts` per accepted client connection, in
+mode tcp and mode http alike (facts that do not change between keep-alive
+requests: addresses, listener, TLS), and one `Txn` per HTTP request or per
+TCP stream whose rules need one.  ACLs, rule values and actions only ever
+receive a Txn; in mode tcp its `request` is None, so HTTP fetches find no
+sample there and layer-4 fetches (`src`, `dst`, `so_id`, variables) work
+the same in both modes.
 
 Variables (`set-var`, `var()`) live where their scope says: `txn.*`,
-`req.*` and `res.*` in `Txn.vars`, `sess.*` in `Stream.vars`, `proc.*` in
+`req.*` and `res.*` in `Txn.vars`, `sess.*` in `ConnFacts.vars`, `proc.*` in
 this worker's PROC_VARS (HAProxy shares proc variables between threads of
 one process; lb's workers are processes, so each has its own).
 """
@@ -20,15 +24,16 @@ from lb.rules.message import Request, Response
 PROC_VARS: dict[str, Any] = {}
 
 
-class Stream:
+class ConnFacts:
     """Facts of one client connection, filled by the engine after accept
     (and after the TLS handshake for `ssl`, `sni`, `alpn`)."""
 
     __slots__ = ("client_ip", "client_port", "dst_ip", "dst_port", "ssl", "sni", "alpn", "vars",
-                 "requests", "_src", "_dst")  # fmt: skip
+                 "requests", "listener_id", "_src", "_dst")  # fmt: skip
 
     def __init__(self, client_ip: str = "", client_port: int = 0, dst_ip: str = "", dst_port: int = 0,
-                 ssl: bool = False, sni: str | None = None, alpn: str | None = None) -> None:  # fmt: skip
+                 ssl: bool = False, sni: str | None = None, alpn: str | None = None,
+                 listener_id: int = 0) -> None:  # fmt: skip
         self.client_ip = client_ip  # %ci, src: from the PROXY header when the bind has accept-proxy
         self.client_port = client_port  # %cp, src_port
         self.dst_ip = dst_ip  # %fi, dst
@@ -38,6 +43,7 @@ class Stream:
         self.alpn = alpn  # ssl_fc_alpn
         self.vars: dict[str, Any] | None = None  # sess.* variables
         self.requests = 0  # requests seen so far on this connection (the engine counts)
+        self.listener_id = listener_id  # so_id: the `bind ... id` of the listener that accepted it
         self._src: Ip | None = None
         self._dst: Ip | None = None
 
@@ -64,11 +70,11 @@ class Txn:
     the log's `{%hr}` / `{%hs}` (None when the frontend declares none).
     """
 
-    __slots__ = ("stream", "request", "response", "vars", "frontend", "backend", "server", "req_captures",
+    __slots__ = ("facts", "request", "response", "vars", "frontend", "backend", "server", "req_captures",
                  "res_captures", "unique_id", "cookie", "status")  # fmt: skip
 
-    def __init__(self, stream: Stream, request: Request, frontend: Any = None) -> None:
-        self.stream = stream
+    def __init__(self, facts: ConnFacts, request: Request | None, frontend: Any = None) -> None:
+        self.facts = facts
         self.request = request
         self.response: Response | None = None
         self.vars: dict[str, Any] | None = None  # txn.*, req.*, res.* variables
@@ -100,9 +106,9 @@ class Txn:
 
     def _store(self, name: str, create: bool) -> dict[str, Any] | None:
         if name.startswith("sess."):
-            if self.stream.vars is None and create:
-                self.stream.vars = {}
-            return self.stream.vars
+            if self.facts.vars is None and create:
+                self.facts.vars = {}
+            return self.facts.vars
         if name.startswith("proc."):
             return PROC_VARS
         if self.vars is None and create:

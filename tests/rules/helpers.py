@@ -9,7 +9,7 @@ from lb.config.diagnostics import format_diagnostic
 from lb.config.model import Config
 from lb.rules import pipeline
 from lb.rules.message import Request, Response
-from lb.rules.txn import Stream, Txn
+from lb.rules.txn import ConnFacts, Txn
 
 HEAD = """\
 defaults
@@ -39,7 +39,7 @@ def messages(config: Config, severity: str | None = None) -> list[str]:
 def txn(uri: str = "/", headers: list[tuple[str, str]] | None = None, method: str = "GET", version: str = "1.1",
         src: str = "10.0.0.1", src_port: int = 40000, dst_port: int = 80, ssl: bool = False,
         frontend=None) -> Txn:  # fmt: skip
-    stream = Stream(src, src_port, "127.0.0.1", dst_port, ssl)
+    stream = ConnFacts(src, src_port, "127.0.0.1", dst_port, ssl)
     return Txn(stream, Request(method, uri, version, list(headers or [])), frontend)
 
 

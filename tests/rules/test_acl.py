@@ -20,7 +20,7 @@ HEADERS = [
 def sample_txn():
     t = txn("/api/v1/img/logo.png?x=1&y=2&x=3&e=&flag", HEADERS, src="10.1.2.3", src_port=5555, dst_port=443,
             ssl=True)  # fmt: skip
-    t.stream.sni = "www.example.com"
+    t.facts.sni = "www.example.com"
     t.set_var("txn.user", "bob")
     t.set_var("sess.n", 7)
     t.response = Response(404, None, "1.1", [("Set-Cookie", "S=v; path=/"), ("X-R", "1, 2")])

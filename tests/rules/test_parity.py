@@ -19,7 +19,7 @@ import pytest
 import lb.config
 from lb.rules import pipeline
 from lb.rules.message import Request, Response
-from lb.rules.txn import Stream, Txn
+from lb.rules.txn import ConnFacts, Txn
 
 PARITY = Path(__file__).resolve().parent / "parity"
 NOW = 1_795_676_936  # any fixed date: no case uses maxidle/maxlife
@@ -51,7 +51,7 @@ def replay(config, case: dict, raw: str) -> tuple[str | None, str, str]:
     frontend = next(iter(config.frontends.values()))
     first, headers, _body = split_head(raw)
     method, uri, version = first.split(" ")
-    txn = Txn(Stream("127.0.0.1", 40000, "127.0.0.1", 8080), Request(method, uri, version[5:], headers), frontend)
+    txn = Txn(ConnFacts("127.0.0.1", 40000, "127.0.0.1", 8080), Request(method, uri, version[5:], headers), frontend)
     verdict = pipeline.request_phase(txn)
     if verdict is None and txn.backend is not None:
         verdict = pipeline.backend_phase(txn, lambda server: server.port != DOWN_PORT, now=NOW)
