@@ -98,7 +98,8 @@ class Generation:
     # -- children ------------------------------------------------------------
 
     def spawn_worker(self, slot: int, listeners: ListenerSet, close_fds: list[int]) -> int:
-        from workers.base import Listener, Worker
+        from workers.base import Worker
+        from workers.listener import Listener
 
         mine = listeners.for_slot(self.config, slot, self.nworkers)
         socks = [Listener(bind, fe, sock) for bind, fe, sock in mine]

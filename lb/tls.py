@@ -180,14 +180,14 @@ def build_server_context(bind: Any) -> ssl.SSLContext:
     if not contexts:
         raise ValueError(f"no SSL certificate specified for bind '{bind}' (use 'crt')")
     default = contexts[0][1]
-    if len(contexts) > 1:
 
-        def select(sslobj: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> None:
-            if server_name:
-                for names, context in contexts:
-                    if any(_matches(name, server_name) for name in names):
-                        sslobj.context = context
-                        return
+    def select(sslobj: Any, server_name: str | None, _ctx: ssl.SSLContext) -> None:
+        sslobj.sni = server_name  # kept for ssl_fc_sni: Python offers no other way to read it
+        if server_name and len(contexts) > 1:
+            for names, context in contexts:
+                if any(_matches(name, server_name) for name in names):
+                    sslobj.context = context
+                    return
 
-        default.sni_callback = select
+    default.sni_callback = select
     return default

@@ -3,7 +3,7 @@
 
     python tools/bench_http_engine.py [--requests 50000] [--profile] [--log]
 
-One HttpSession of a real worker runtime is driven by hand on loopback TCP
+One H1Connection of a real worker runtime is driven by hand on loopback TCP
 connections:
 a request is written to the client side, the session's read callback
 runs, the server side answers, the server connection's callback runs,
@@ -29,10 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import lb.config  # noqa: E402
 from lb.generation import Generation  # noqa: E402
+from lb.logs import events  # noqa: E402
 from workers.base import Worker  # noqa: E402
-from workers.http import HttpSession  # noqa: E402
-from workers.http_rules import build_plans  # noqa: E402
-from workers.http_server import IdlePool, ServerConn  # noqa: E402
+from workers.client import ClientConn  # noqa: E402
+from workers.http.h1 import H1Connection  # noqa: E402
+from workers.http.serverconn import ServerConn  # noqa: E402
+from workers.listener import Listener  # noqa: E402
 from workers.loop import EventLoop  # noqa: E402
 from workers.runtime import Runtime  # noqa: E402
 
@@ -67,7 +69,7 @@ def tcp_pair() -> tuple[socket.socket, socket.socket]:
     return near, far
 
 
-def build_session(log_port: int | None) -> tuple[HttpSession, socket.socket, socket.socket, ServerConn]:
+def build_session(log_port: int | None) -> tuple[H1Connection, socket.socket, socket.socket, ServerConn]:
     """`log_port`: with `log 127.0.0.1:PORT local0` (httplog lines to that UDP port), else no log target."""
     log = f"    log 127.0.0.1:{log_port} local0\n" if log_port else ""
     with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as fh:
@@ -78,27 +80,28 @@ def build_session(log_port: int | None) -> tuple[HttpSession, socket.socket, soc
     generation.seed(None)
     worker = Worker(config, 1, 0, 1, generation.shm, [], os.getpid())
     worker.loop = EventLoop()
+    worker.log = events.get_logger()
     worker.runtime = Runtime(config, generation.shm, 0)
     worker.maxconn = 1000
-    worker.idle_pool = IdlePool(worker.loop)
-    build_plans(worker.runtime)
     worker.attach_loggers()
-    from lb.logs.logformat import RenderContext
-
-    worker.render_context = RenderContext(os.getpid(), "bench")
+    worker.init_http()
     frontend = worker.runtime.frontends["fe"]
+    listener = Listener(config.frontends["fe"].binds[0], "fe", socket.socket())
+    listener.attach(worker, frontend)
     client_lb, client = tcp_pair()
     server_lb, server = tcp_pair()
     for sock in (client_lb, server_lb):
         sock.setblocking(False)
-    session = HttpSession(worker, frontend, client_lb, ("127.0.0.1", 40000))
-    session.start()
+    accepted = ClientConn(worker, listener, client_lb, ("127.0.0.1", 40000))
+    accepted.start()
+    session = accepted.protocol
+    assert isinstance(session, H1Connection)
     conn = ServerConn(worker.loop, server_lb, worker.runtime.backends["be"].servers[0])
     session.conn = conn  # as if a first request had connected: later ones reuse it
     return session, client, server, conn
 
 
-def one_request(session: HttpSession, client: socket.socket, server: socket.socket, conn: ServerConn) -> None:
+def one_request(session: H1Connection, client: socket.socket, server: socket.socket, conn: ServerConn) -> None:
     client.sendall(REQUEST)
     session.on_client_event(1)
     server.recv(65536)

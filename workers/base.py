@@ -7,8 +7,9 @@ fails before its loop starts exits with EXIT_BOOT_ERROR, so the master
 stops instead of forking it again and again (gunicorn's rule).
 
 Signals: SIGTERM/SIGINT stop at once; SIGUSR1/SIGQUIT stop gracefully
-(listeners are left, idle HTTP connections closed, streams in flight
-finish); the master enforces hard-stop-after.
+(listeners are left, idle HTTP connections closed, requests in flight and
+connections that have not sent their first request yet are served); the
+master enforces hard-stop-after.
 """
 
 from __future__ import annotations
@@ -19,34 +20,24 @@ import signal
 import socket
 import sys
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lb.config.model import Bind, Config
+from lb.config.model import Config
 from lb.errors import EXIT_BOOT_ERROR
+from lb.logs import events
 from lb.shm import layout
 from lb.shm.table import ShmTable
-from lb.util import drop_privileges, peer_address, set_proctitle, tune_stream_socket
+from lb.util import drop_privileges, set_proctitle
+from workers.listener import Listener
 from workers.loop import EventLoop
-from workers.runtime import FrontendRuntime, Runtime
+from workers.runtime import C_INTERNAL_ERRORS, Runtime
 
-ACCEPT_BATCH = 64  # connections accepted per readiness event, so one busy listener cannot starve the rest
+if TYPE_CHECKING:
+    from workers.client import ClientConn
+
 HEARTBEAT_EVERY = 1.0
 READ = 1
-
-
-class Listener:
-    """One listening socket of this worker's slot, and the frontend it feeds."""
-
-    def __init__(self, bind: Bind, frontend_name: str, sock: socket.socket) -> None:
-        self.bind = bind
-        self.frontend_name = frontend_name
-        self.sock = sock
-        self.accept_proxy = bind.accept_proxy
-        self.frontend: FrontendRuntime | None = None
-        self.session_class: Any = None
-        self.tls: Any = None  # ssl.SSLContext for `bind ... ssl crt ...`
-        self.keepalive = False  # option tcpka / clitcpka: SO_KEEPALIVE on accepted sockets
-        self.active = False
+FD_RESERVE = 64  # descriptors besides two per connection: listeners, logs, the signal pipe...
 
 
 class Worker:
@@ -59,12 +50,15 @@ class Worker:
         self.shm = shm
         self.listeners = listeners
         self.master_pid = master_pid
-        self.streams: set[Any] = set()
+        self.clients: set[ClientConn] = set()
         self.actconn = 0
+        self.maxconn = 0
+        self.maxsock = 0
         self.stopping = False
-        self.paused = False
         self.scratch = memoryview(bytearray(65536))  # shared read buffer of every session
         self.request_counter = 0  # %rt: streams (TCP) or requests (HTTP) logged by this worker
+        self.log: Any = None
+
     # -- boot (child) ------------------------------------------------------
 
     def init_process(self) -> None:
@@ -72,33 +66,20 @@ class Worker:
         try:
             set_proctitle(f"worker {self.slot + 1}/{self.nworkers} gen {self.generation}")
             self.shm.set_slot(self.slot, os.getpid(), layout.SLOT_BOOTING)
+            events.bind(role="worker", pid=os.getpid(), generation=self.generation, slot=self.slot + 1)
+            self.log = events.get_logger()
             self.loop = EventLoop()
+            self.loop.report_error = self.report_error
             self.install_signals()
             glob = self.config.global_
             drop_privileges(glob.user, glob.group, glob.chroot)
+            self.maxconn = glob.maxconn or default_maxconn()
+            self.maxsock = raise_fd_limit(self.maxconn, glob.ulimit_n, self.log if self.slot == 0 else None)
             self.runtime = Runtime(self.config, self.shm, self.slot)
-            self.maxconn = self.config.global_.maxconn or default_maxconn()
             self.attach_loggers()
-            from workers.http_server import IdlePool
-
-            self.idle_pool = IdlePool(self.loop)
-            from workers.http_rules import build_plans
-
-            build_plans(self.runtime)
-            from lb.logs.logformat import RenderContext
-
-            self.render_context = RenderContext(self.master_pid, socket.gethostname())
+            self.init_http()
             for listener in self.listeners:
-                listener.frontend = self.runtime.frontends[listener.frontend_name]
-                listener.frontend.listeners.append(listener)
-                listener.session_class = self.session_class(listener.frontend)
-                conf = listener.frontend.conf
-                listener.keepalive = conf.option("tcpka") or conf.option("clitcpka")
-                if listener.bind.options.get("ssl"):
-                    from lb.tls import build_server_context
-
-                    listener.tls = build_server_context(listener.bind)
-                listener.sock.setblocking(False)
+                listener.attach(self, self.runtime.frontends[listener.frontend_name])
             self.set_accepting(True)
             self.heartbeat()
             self.shm.set_slot(self.slot, os.getpid(), layout.SLOT_RUNNING)
@@ -107,6 +88,16 @@ class Worker:
             sys.stderr.flush()
             os._exit(EXIT_BOOT_ERROR)
         self.loop.run()
+
+    def init_http(self) -> None:
+        """mode http: per-proxy plans, the idle server connection pool, the log context."""
+        from lb.logs.logformat import RenderContext
+        from workers.http.plan import build_plans
+        from workers.http.serverconn import IdlePool
+
+        self.idle_pool = IdlePool(self.loop)
+        build_plans(self.runtime)
+        self.render_context = RenderContext(self.master_pid, socket.gethostname())
 
     def install_signals(self) -> None:
         self.wake_r, self.wake_w = socket.socketpair()
@@ -136,60 +127,42 @@ class Worker:
 
     def attach_loggers(self) -> None:
         """Per-frontend traffic loggers (lb.logs); a frontend without one logs nothing."""
-        try:
-            from lb.logs.runtime import build_loggers
-        except ImportError:
-            return
+        from lb.logs.runtime import build_loggers
+
         for name, logger in build_loggers(self.config, self.master_pid).items():
             if name in self.runtime.frontends:
                 self.runtime.frontends[name].logger = logger
 
     def heartbeat(self) -> None:
         self.shm.heartbeat(self.slot)
+        self.runtime.flush_time_stats()
         self.loop.call_later(HEARTBEAT_EVERY, self.heartbeat)
+
+    # -- errors ----------------------------------------------------------------
+
+    def report_error(self, owner: Any, exc: BaseException) -> None:
+        """A bug met while serving (the loop or a listener caught it): one structlog
+        event with the traceback, counted as an internal error of the frontend."""
+        frontend = getattr(owner, "frontend", None)
+        count = getattr(frontend, "count", None)
+        if count is not None:
+            count(C_INTERNAL_ERRORS)
+        try:
+            self.log.error("internal error", where=type(owner).__name__ if owner is not None else "loop",
+                           frontend=getattr(frontend, "name", None), error=repr(exc),
+                           traceback="".join(traceback.format_exception(exc)))  # fmt: skip
+        except Exception:  # reporting must never be what stops the worker
+            traceback.print_exception(exc)
+
+    def internal_error(self) -> None:
+        """A bug in the signal pipe's callback: reported by the loop; the pipe stays."""
 
     # -- accepting ---------------------------------------------------------
 
     def set_accepting(self, enabled: bool) -> None:
         for listener in self.listeners:
             frontend = listener.frontend
-            want = enabled and not self.stopping and not (frontend and frontend.paused)
-            self.set_listener(listener, want)
-
-    def set_listener(self, listener: Listener, active: bool) -> None:
-        if active and not listener.active:
-            self.loop.register(listener.sock, READ, lambda mask, lst=listener: self.accept(lst))
-        elif not active and listener.active:
-            self.loop.unregister(listener.sock)
-        listener.active = active
-
-    def session_class(self, frontend: FrontendRuntime) -> Any:
-        if frontend.is_http:
-            from workers.http import HttpSession
-
-            return HttpSession
-        from workers.tcp import TcpSession
-
-        return TcpSession
-
-    def accept(self, listener: Listener) -> None:
-        frontend = listener.frontend
-        assert frontend is not None
-        session_class = listener.session_class
-        for _ in range(ACCEPT_BATCH):
-            if self.actconn >= self.maxconn or (frontend.maxconn and frontend.current >= frontend.maxconn):
-                self.apply_limits()
-                return
-            try:
-                sock, addr = listener.sock.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:  # EMFILE, ENFILE, ENOBUFS: leave the rest in the kernel queue for now
-                return
-            tune_stream_socket(sock)
-            if listener.keepalive:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-            session_class(self, frontend, sock, peer_address(addr), listener.accept_proxy, listener.tls).start()
+            listener.set_active(enabled and not self.stopping and not (frontend and frontend.paused))
 
     def apply_limits(self) -> None:
         """Pause listeners at global or frontend maxconn, resume below (HAProxy semantics)."""
@@ -198,21 +171,20 @@ class Worker:
             frontend.paused = full or bool(frontend.maxconn and frontend.current >= frontend.maxconn)
         self.set_accepting(True)
 
-    # -- streams -------------------------------------------------------------
+    # -- connections -------------------------------------------------------------
 
-    def stream_opened(self, stream: Any) -> None:
-        self.streams.add(stream)
+    def conn_opened(self, client: ClientConn) -> None:
+        self.clients.add(client)
         self.actconn += 1
         self.shm.actconn[self.slot] = self.actconn
 
-    def stream_closed(self, stream: Any) -> None:
-        self.streams.discard(stream)
+    def conn_closed(self, client: ClientConn) -> None:
+        self.clients.discard(client)
         self.actconn -= 1
         self.shm.actconn[self.slot] = self.actconn
-        frontend = stream.frontend
-        if frontend.paused or self.actconn + 1 >= self.maxconn:
+        if client.frontend.paused or self.actconn + 1 >= self.maxconn:
             self.apply_limits()
-        if self.stopping and not self.streams:
+        if self.stopping and not self.clients:
             self.loop.stop()
 
     def total_actconn(self) -> int:
@@ -227,15 +199,32 @@ class Worker:
         self.shm.set_slot(self.slot, os.getpid(), layout.SLOT_STOPPING)
         set_proctitle(f"worker {self.slot + 1}/{self.nworkers} gen {self.generation} (stopping)")
         self.set_accepting(False)
-        for stream in list(self.streams):
-            soft_stop = getattr(stream, "on_soft_stop", None)
-            if soft_stop is not None:
-                soft_stop()
-        if not self.streams:
+        for client in list(self.clients):
+            client.on_soft_stop()
+        if not self.clients:
             self.loop.stop()
 
 
 def default_maxconn() -> int:
-    """Per-worker limit derived from RLIMIT_NOFILE: two descriptors per stream plus a reserve."""
+    """Per-worker limit derived from RLIMIT_NOFILE: two descriptors per connection plus a reserve."""
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return max(100, (soft - 64) // 2)
+    return max(100, (soft - FD_RESERVE) // 2)
+
+
+def raise_fd_limit(maxconn: int, ulimit_n: int, log: Any) -> int:
+    """HAProxy's automatic `ulimit-n`: raise this process's descriptor limit to
+    what `maxconn` needs (or to `ulimit-n` when set); warn (`log`) when the hard
+    limit is lower.  Returns the limit in effect (HAProxy's maxsock)."""
+    wanted = ulimit_n or maxconn * 2 + FD_RESERVE
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= wanted:
+        return soft
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        target = soft
+    if target < wanted and log is not None:
+        log.warning("fd limit", message=f"[lb.main()] Cannot raise FD limit to {wanted}, limit is {target}.",
+                    wanted=wanted, limit=target)  # fmt: skip
+    return target

@@ -5,6 +5,13 @@ are called as `callback(mask)`.  Timers are lazily cancelled heap entries.
 `now` is read once per iteration, so sessions can stamp activity without a
 system call: an inactivity timeout is a deadline the session moves forward,
 checked when its single timer fires (no heap churn per I/O).
+
+A callback that raises is a bug in the code it belongs to, never a reason
+to stop serving: the loop reports it (`report_error`, which the worker
+sets to a structlog event that also counts it) and calls the owner's
+`internal_error()`, which ends that one stream (a listener pauses and
+resumes: it is never dropped).  Only a bare function, which has no owner
+to recover, loses its registration, so that it cannot spin the loop.
 """
 
 from __future__ import annotations
@@ -12,9 +19,17 @@ from __future__ import annotations
 import heapq
 import itertools
 import selectors
+import sys
 import time
 import traceback
 from typing import Any, Callable
+
+ErrorReporter = Callable[[Any, BaseException], None]
+
+
+def print_error(owner: Any, exc: BaseException) -> None:
+    """The default reporter (tests, tools): the traceback on stderr."""
+    traceback.print_exception(exc, file=sys.stderr)
 
 
 class Timer:
@@ -37,6 +52,7 @@ class EventLoop:
         self._sequence = itertools.count()
         self.now = time.monotonic()
         self.running = False
+        self.report_error: ErrorReporter = print_error
 
     # -- I/O -------------------------------------------------------------
 
@@ -81,8 +97,8 @@ class EventLoop:
                 timer.cancelled = True
                 try:
                     timer.callback(*timer.args)
-                except Exception:
-                    self.callback_failed(timer.callback, None)
+                except Exception as exc:
+                    self.callback_failed(timer.callback, exc)
 
     # -- running -----------------------------------------------------------
 
@@ -97,24 +113,24 @@ class EventLoop:
             for key, mask in events:
                 try:
                     key.data(mask)
-                except Exception:
-                    self.callback_failed(key.data, key.fileobj)
+                except Exception as exc:
+                    self.callback_failed(key.data, exc, key.fileobj)
             if self._timers:
                 self._run_timers()
 
-    def callback_failed(self, callback: Callable[[int], None], fileobj: Any) -> None:
-        """A bug in one stream's callback must not take the worker (and every
-        other stream) down: report it and end that stream only."""
-        traceback.print_exc()
+    def callback_failed(self, callback: Callable[..., Any], exc: BaseException, fileobj: Any = None) -> None:
+        """Report a failed callback once, then let its owner end what it was doing."""
         owner = getattr(callback, "__self__", None)
+        self.report_error(owner, exc)
         abort = getattr(owner, "internal_error", None)
-        if abort is not None:
-            try:
-                abort()
-                return
-            except Exception:
-                traceback.print_exc()
-        self.unregister(fileobj)
+        if abort is None:
+            if fileobj is not None:
+                self.unregister(fileobj)
+            return
+        try:
+            abort()
+        except Exception as again:  # the owner's own recovery failed: reported, nothing more to try
+            self.report_error(owner, again)
 
     def stop(self) -> None:
         self.running = False

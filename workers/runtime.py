@@ -4,17 +4,31 @@ Frontends, backends and servers become small objects with everything the
 hot path needs precomputed: shared-memory cells of this worker's column,
 socket addresses, the balancer, the log function.  Built once in
 Worker.init_process(); never rebuilt (a reload is a new generation).
+
+Routing is one path for both modes: `FrontendRuntime.route(txn)` runs
+lb.rules.pipeline.select_backend (use_backend rules with their ACLs,
+dynamic `%[...]` names, default_backend) on the Txn the session built,
+whether it carries an HTTP request or only the connection's facts.
 """
 
 from __future__ import annotations
 
 import collections
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 from lb.balance import ALGORITHMS
-from lb.config.model import MODE_HTTP, Config, Proxy, Server
+from lb.config.model import MODE_HTTP, Config, Proxy, Server, listener_ids
+from lb.rules.model import AREA as RULES_AREA
+from lb.rules.pipeline import select_backend
 from lb.shm import layout
 from lb.shm.table import ShmTable
+
+if TYPE_CHECKING:
+    from lb.logs.runtime import ProxyLogger
+    from lb.rules.txn import Txn
+    from workers.connector import Connector
+    from workers.http.plan import BackendPlan, FrontendPlan
 
 C_SESSIONS = layout.COUNTER["sessions"]
 C_BYTES_IN = layout.COUNTER["bytes_in"]
@@ -31,6 +45,15 @@ C_RESP_ERRORS = layout.COUNTER["resp_errors"]
 C_CLI_ABORTS = layout.COUNTER["cli_aborts"]
 C_SRV_ABORTS = layout.COUNTER["srv_aborts"]
 C_HRSP_1XX = layout.COUNTER["hrsp_1xx"]
+C_HRSP_OTHER = layout.COUNTER["hrsp_other"]
+C_DENIED_RESP = layout.COUNTER["denied_resp"]
+C_LBTOT = layout.COUNTER["lbtot"]
+C_QUEUE_MAX = layout.COUNTER["queue_max"]
+C_SESSIONS_MAX = layout.COUNTER["sessions_max"]
+C_LAST_SESSION = layout.COUNTER["last_session"]
+TIME_COUNTERS = tuple(layout.COUNTER[name] for name in ("qtime", "ctime", "rtime", "ttime"))
+C_INTERNAL_ERRORS = layout.COUNTER["internal_errors"]
+C_INTERCEPTED = layout.COUNTER["intercepted"]
 
 
 class Counted:
@@ -38,6 +61,7 @@ class Counted:
 
     counters: Any
     counter_base: int
+    t_samples = 0  # samples already in the swrate time cells (qtime ... ttime)
 
     def bind_counters(self, shm: ShmTable, slot: int, obj: int) -> None:
         """Point at object `obj`'s row of counters in worker `slot`'s column."""
@@ -47,9 +71,15 @@ class Counted:
     def count(self, counter: int, amount: int = 1) -> None:
         self.counters[self.counter_base + counter] += amount
 
+    def note_max(self, counter: int, value: int) -> None:
+        """Keep the highest `value` seen in a "max" counter of this worker's row."""
+        cell = self.counter_base + counter
+        if value > self.counters[cell]:
+            self.counters[cell] = value
+
 
 class ServerRuntime(Counted):
-    def __init__(self, conf: Server, index: int, backend: "BackendRuntime", shm: ShmTable, slot: int) -> None:
+    def __init__(self, conf: Server, index: int, backend: BackendRuntime, shm: ShmTable, slot: int) -> None:
         self.conf = conf
         self.name = conf.name
         self.index = index
@@ -66,17 +96,39 @@ class ServerRuntime(Counted):
         self.conns = shm.conns
         self.conns_cell = slot * shm.nservers + index
         self.conns_column = shm.column("conns", index)  # this server's cell in every worker's row
+        self.queued = shm.queued
+        self.queue: collections.deque[Connector] = collections.deque()  # persistent requests waiting for us
         self.bind_counters(shm, slot, shm.nproxies + index)
+        # Timers (ms) of the requests (http) or streams (tcp) served since the last
+        # flush, for the qtime/ctime/rtime/ttime averages (flush_time_stats).  The
+        # HTTP engine adds to them inline; add_times() is the readable way.
+        self.t_count = 0
+        self.t_queue = self.t_connect = self.t_data = self.t_total = 0
+
+    def add_times(self, queue: int, connect: int, data: int, total: int) -> None:
+        self.t_count += 1
+        self.t_queue += queue
+        self.t_connect += connect
+        self.t_data += data
+        self.t_total += total
 
     def take_conn(self) -> None:
         self.conns[self.conns_cell] += 1
 
     def drop_conn(self) -> None:
         self.conns[self.conns_cell] -= 1
-        self.backend.on_slot_freed()
+        self.backend.on_slot_freed(self)
 
     def current_conns(self) -> int:
         return sum(self.conns_column)
+
+    def has_room(self) -> bool:
+        """Below maxconn, counting every worker's streams."""
+        return not self.maxconn or sum(self.conns_column) < self.maxconn
+
+    def queue_changed(self) -> None:
+        length = self.queued[self.conns_cell] = len(self.queue)
+        self.note_max(C_QUEUE_MAX, length)
 
     def is_usable(self) -> bool:
         """Up and not in maintenance (persistence may use DRAIN servers)."""
@@ -96,18 +148,37 @@ class BackendRuntime(Counted):
         self.servers: list[ServerRuntime] = []
         self.by_name: dict[str, ServerRuntime] = {}
         self.balancer: Any = None
-        self.queue: collections.deque[Any] = collections.deque()
+        self.queue: collections.deque[Connector] = collections.deque()  # this worker's streams waiting
         self.shm = shm
         self.bind_counters(shm, slot, obj)
-        self.active_streams = 0  # this worker's streams assigned to the backend (for %bc)
-        self.plan: Any = None  # workers.http_rules.BackendPlan (mode http)
+        self.beconn = shm.beconn
+        self.beconn_cell = slot * shm.nbackends + index
+        self.bequeued = shm.bequeued
+        self.bequeued_cell = self.beconn_cell
+        self.active_streams = 0  # this worker's streams assigned to the backend (beconn, %bc)
+        self.plan: BackendPlan | None = None  # mode http
+
+    def stream_assigned(self) -> None:
+        self.active_streams += 1
+        self.beconn[self.beconn_cell] = self.active_streams
+
+    def stream_released(self) -> None:
+        self.active_streams -= 1
+        self.beconn[self.beconn_cell] = self.active_streams
+
+    def queue_changed(self) -> None:
+        length = self.bequeued[self.bequeued_cell] = len(self.queue)
+        self.note_max(C_QUEUE_MAX, length)
 
     def current_conns(self) -> int:
         """Streams on the backend's servers (all workers) plus this worker's queue (%bc)."""
         return sum([sum(server.conns_column) for server in self.servers]) + len(self.queue)
 
-    def on_slot_freed(self) -> None:
-        """A connection of this worker to one of our servers ended: serve the queue."""
+    def on_slot_freed(self, server: ServerRuntime) -> None:
+        """A stream of this worker on `server` ended: serve that server's queue
+        (persistent requests), then the backend's."""
+        if server.queue:
+            server.queue[0].retry_from_queue()
         if self.queue:
             self.queue[0].retry_from_queue()
 
@@ -121,8 +192,13 @@ class FrontendRuntime(Counted):
         self.timeouts = conf.timeouts
         self.maxconn = conf.maxconn
         self.default_backend: BackendRuntime | None = None
-        self.use_backends: list[tuple[Any, BackendRuntime]] = []
-        self.logger: Any = None
+        self.settings = conf.areas[RULES_AREA]  # lb.rules.model.HttpSettings: switching rules, errorfiles
+        self.backend_of: dict[int, BackendRuntime] = {}  # id(Proxy) -> runtime, for route()
+        self.static_backend: BackendRuntime | None = None  # set when no rule can change the choice
+        # conditional or dynamic use_backend rules: route() must run per stream/request
+        self.has_switching = any(match is not None or name_fmt is not None
+                                 for match, _backend, name_fmt in self.settings.switching)  # fmt: skip
+        self.logger: ProxyLogger | None = None
         self.listeners: list[Any] = []
         self.paused = False
         self.feconn = shm.feconn
@@ -132,11 +208,15 @@ class FrontendRuntime(Counted):
         self.shm = shm
         self.bind_counters(shm, slot, obj)
         self.current = 0  # this worker's connections on the frontend
-        self.plan: Any = None  # workers.http_rules.FrontendPlan (mode http)
+        self.plan: FrontendPlan | None = None  # mode http
+        self.listener_ids: dict[int, int] = {}  # id(Bind) -> so_id
 
     def conn_opened(self) -> None:
         self.current += 1
         self.feconn[self.feconn_cell] = self.current
+        cell = self.counter_base + C_SESSIONS_MAX
+        if self.current > self.counters[cell]:
+            self.counters[cell] = self.current
 
     def conn_closed(self) -> None:
         self.current -= 1
@@ -145,9 +225,23 @@ class FrontendRuntime(Counted):
     def total_conns(self) -> int:
         return sum(self.feconn_column)
 
+    def route(self, txn: Txn) -> BackendRuntime | None:
+        """The backend for this stream or request: first matching use_backend, else
+        default_backend (HAProxy's order); None when there is none."""
+        chosen = select_backend(self.settings, txn)
+        return self.backend_of.get(id(chosen)) if chosen is not None else None
+
 
 class Runtime:
     """Every frontend, backend and server of the generation, as this worker sees them."""
+
+    def flush_time_stats(self) -> None:
+        """Once a second (the worker's heartbeat): time averages and the time of the
+        last session into shared memory."""
+        now = int(time.time())
+        for backend in self.backends.values():
+            for server in backend.servers:
+                flush_time_stats(server, now)
 
     def __init__(self, config: Config, shm: ShmTable, slot: int) -> None:
         self.config = config
@@ -166,19 +260,53 @@ class Runtime:
             algo = ALGORITHMS[conf.balance.algorithm]
             backend.balancer = algo(backend.servers, bindex, shm, slot, conf.option("allbackups"), conf.balance.args)
             self.backends[conf.name] = backend
+        backend_of = {id(backend.conf): backend for backend in self.backends.values()}
         self.frontends: dict[str, FrontendRuntime] = {}
         for conf in config.frontends.values():
             frontend = FrontendRuntime(conf, obj_of[id(conf)], shm, slot)
-            frontend.default_backend = self.backends.get(conf.default_backend or "")
-            if frontend.default_backend is None and conf.section == "listen":
-                frontend.default_backend = self.backends.get(conf.name)
-            frontend.use_backends = [(rule.cond, self.backends[rule.backend])
-                                     for rule in conf.use_backends if rule.backend in self.backends]  # fmt: skip
+            frontend.backend_of = backend_of
+            settings = frontend.settings
+            default = settings.default_backend
+            frontend.default_backend = backend_of.get(id(default)) if default is not None else None
+            if not frontend.has_switching:
+                static = select_backend(settings, None)
+                frontend.static_backend = backend_of.get(id(static)) if static is not None else None
+            frontend.listener_ids = dict(zip(map(id, conf.binds), listener_ids(conf.binds)))
             self.frontends[conf.name] = frontend
 
-    def choose_backend(self, frontend: FrontendRuntime, txn: Any) -> BackendRuntime | None:
-        """First matching use_backend, else default_backend (HAProxy order)."""
-        for cond, backend in frontend.use_backends:
-            if cond is None or (cond.compiled is not None and cond.compiled.match(txn)):
-                return backend
-        return frontend.default_backend
+
+def swrate_add_many(total: int, samples_before: int, count: int, values_sum: int) -> int:
+    """HAProxy's dynamic sliding-window sum (swrate_add_dynamic) after `count`
+    more samples summing `values_sum`, `samples_before` having been added before.
+
+    Below TIME_STATS_SAMPLES samples the window is a plain sum, as in HAProxy;
+    past it, the `count` samples of one flush are aged as one batch (each
+    decays the sum by 1/n), which is exact when they are equal and off by less
+    than count/n otherwise."""
+    window = layout.TIME_STATS_SAMPLES
+    plain = max(0, min(count, window - samples_before))
+    total += values_sum * plain // count if count else 0
+    rest = count - plain
+    if rest:
+        decay = (1 - 1 / window) ** rest
+        total = int(total * decay + values_sum * rest / count * (1 - decay) * window / rest)
+    return total
+
+
+def flush_time_stats(server: ServerRuntime, now: int) -> None:
+    """Fold the server's timers since the last flush into its and its backend's
+    swrate cells of this worker's row (the worker is their only writer); the
+    server and its backend had a session in this second (lastsess)."""
+    count = server.t_count
+    if not count:
+        return
+    backend = server.backend
+    sums = (server.t_queue, server.t_connect, server.t_data, server.t_total)
+    for obj in (server, backend):
+        counters, base = obj.counters, obj.counter_base
+        before = obj.t_samples
+        for cell, values_sum in zip(TIME_COUNTERS, sums):
+            counters[base + cell] = swrate_add_many(counters[base + cell], before, count, values_sum)
+        counters[base + C_LAST_SESSION] = now
+        obj.t_samples = before + count
+    server.t_count = server.t_queue = server.t_connect = server.t_data = server.t_total = 0

@@ -1,68 +1,92 @@
 """mode tcp: relay bytes between a client and a server (worker).
 
-One TcpSession per accepted connection.  Each direction holds at most one
-pending chunk: a side is not read again until what it sent is fully
-written to the other side, so memory per session is bounded by two
-buffers (backpressure).  Half-closes are propagated with shutdown(SHUT_WR),
-and the session ends once both directions have finished.
+One TcpSession per client connection, started by its ClientConn once the
+PROXY header and TLS handshake are done.  It routes with the same code as
+mode http (FrontendRuntime.route over the connection's facts: use_backend
+with layer-4 ACLs, dynamic names, default_backend), gets a server through
+the Connector, then relays.  Each direction has an OutBuffer: a side is
+not read again until what it sent is fully written to the other side, so
+memory per session is bounded by two buffers (backpressure).  Half-closes
+are propagated with shutdown(SHUT_WR), and the session ends once both
+directions have finished.
 """
 
 from __future__ import annotations
 
-import selectors
 import socket
-from typing import Any
+from typing import TYPE_CHECKING
 
-from lb.logs.record import LogRecord
-from workers.runtime import C_BYTES_IN, C_BYTES_OUT, C_SESSIONS, BackendRuntime, FrontendRuntime, ServerRuntime
-from workers.stream import WOULD_BLOCK, Stream
-from workers.upstream import Connector
+from lb.rules.txn import Txn
+from workers.buffer import WOULD_BLOCK, OutBuffer
+from workers.connector import Connector
+from workers.runtime import C_BYTES_IN, C_BYTES_OUT, C_SESSIONS, BackendRuntime, ServerRuntime
 
-READ = selectors.EVENT_READ
-WRITE = selectors.EVENT_WRITE
-CHUNK = 65536
+if TYPE_CHECKING:
+    from lb.logs.record import LogRecord
+    from workers.client import ClientConn
+    from workers.loop import Timer
+
+READ, WRITE = 1, 2
 
 
-class TcpSession(Stream):
-    def __init__(self, worker: Any, frontend: FrontendRuntime, sock: socket.socket,
-                 peer: tuple[str, int], accept_proxy: bool = False, tls: Any = None) -> None:  # fmt: skip
-        super().__init__(worker, frontend, sock, peer, accept_proxy, tls)
+class TcpSession:
+    request = None  # what keyed balancing reads: mode tcp has no HTTP request
+
+    def __init__(self, client: ClientConn) -> None:
+        self.client = client
+        self.loop = client.loop
+        self.worker = client.worker
+        self.frontend = client.frontend
+        self.sock = client.sock
         self.server_sock: socket.socket | None = None
         self.server: ServerRuntime | None = None
         self.backend: BackendRuntime | None = None
         self.connector: Connector | None = None
-        self.to_server: memoryview | None = None  # pending client -> server bytes
-        self.to_client: memoryview | None = None  # pending server -> client bytes
+        self.to_server: OutBuffer | None = None  # client -> server bytes not yet written
+        self.to_client = OutBuffer(self.sock)
         self.client_eof = False
         self.server_eof = False
-        self.client_mask = 0
         self.server_mask = 0
         self.bytes_in = 0
         self.bytes_out = 0
         self.last_client = self.last_server = self.loop.now
-        self.timer: Any = None
+        self.client_timeout = self.server_timeout = 0.0
+        self.timer: Timer | None = None
         self.rt = 0
+        self.closed = False
 
     # -- establishing --------------------------------------------------------
 
-    def on_ready(self) -> None:
-        """Stream facts are known (after the PROXY header, if any): pick a backend."""
-        self.worker.request_counter += 1
-        self.rt = self.worker.request_counter  # %rt: this stream's number in the worker
-        backend = self.worker.runtime.choose_backend(self.frontend, self)
+    def start(self) -> None:
+        """The connection's facts are final: route, then get a server."""
+        worker, frontend = self.worker, self.frontend
+        worker.request_counter += 1
+        self.rt = worker.request_counter  # %rt: this stream's number in the worker
+        backend = frontend.static_backend
+        if backend is None and frontend.has_switching:
+            backend = frontend.route(Txn(self.client.facts, None, frontend.conf))
         if backend is None:
             self.finish("PR")
             return
         self.backend = backend
-        backend.active_streams += 1
-        self.connector = Connector(
-            self.loop, backend, self, self.on_connected, self.on_connect_failed,
-            (self.proxy_src, self.proxy_dst), self.frontend_port,
-        )  # fmt: skip
+        backend.stream_assigned()
+        facts = self.client.facts
+        proxy_addresses = ((facts.client_ip, facts.client_port), (facts.dst_ip, facts.dst_port))
+        self.connector = Connector(self.loop, backend, self, self, proxy_addresses, facts.dst_port)
         self.connector.start()
 
-    def on_connected(self, sock: socket.socket, server: ServerRuntime) -> None:
+    @property
+    def client_ip(self) -> str:
+        """For `balance source` (the Connector's key)."""
+        return self.client.facts.client_ip
+
+    def reuse_connection(self, server: ServerRuntime) -> bool:
+        return False  # every TCP stream has its own server connection
+
+    def on_connected(self, sock: socket.socket | None, server: ServerRuntime) -> None:
+        assert sock is not None  # reuse_connection() never offers one
         self.server_sock, self.server = sock, server
+        self.to_server = OutBuffer(sock)
         self.last_client = self.last_server = self.loop.now
         self.update_masks()
         self.arm_timer()
@@ -89,7 +113,8 @@ class TcpSession(Stream):
 
         Reads land in the worker's shared scratch buffer (no allocation per
         read); only the unsent tail of a partial write is copied out."""
-        src, dst = (self.client, self.server_sock) if client_side else (self.server_sock, self.client)
+        src, out = (self.sock, self.to_server) if client_side else (self.server_sock, self.to_client)
+        assert src is not None and out is not None
         scratch = self.worker.scratch
         try:
             size = src.recv_into(scratch)
@@ -106,64 +131,45 @@ class TcpSession(Stream):
                 self.last_server = now
             self.on_eof(client_side)
             return
-        data = scratch[:size]
-        try:
-            sent = dst.send(data)
-        except WOULD_BLOCK:
-            sent = 0
-        except OSError:
+        self.last_client = self.last_server = now
+        if client_side:
+            self.bytes_in += size
+        else:
+            self.bytes_out += size
+        if not out.write_view(scratch[:size]):
             self.finish("SD" if client_side else "CD")
             return
-        if client_side:
-            self.last_client = self.last_server = now
-            self.bytes_in += size
-            if sent < size:
-                self.to_server = memoryview(bytes(data[sent:]))
-                self.update_masks()
-        else:
-            self.last_client = self.last_server = now
-            self.bytes_out += size
-            if sent < size:
-                self.to_client = memoryview(bytes(data[sent:]))
-                self.update_masks()
+        if out.chunks:
+            self.update_masks()
 
     def flush(self, client_side: bool) -> None:
         """Write the pending bytes of one direction (client_side: client -> server)."""
-        pending, dst = (self.to_server, self.server_sock) if client_side else (self.to_client, self.client)
-        if pending is None:
+        out = self.to_server if client_side else self.to_client
+        if out is None or not out.chunks:
             return
-        try:
-            sent = dst.send(pending)
-        except WOULD_BLOCK:
-            return
-        except OSError:
+        if not out.flush():
             self.finish("SD" if client_side else "CD")
             return
         if client_side:
             self.last_server = self.loop.now
         else:
             self.last_client = self.loop.now
-        rest = pending[sent:] if sent < len(pending) else None
-        if client_side:
-            self.to_server = rest
-        else:
-            self.to_client = rest
-        if rest is None:
+        if not out.chunks:
             eof = self.client_eof if client_side else self.server_eof
             if eof:
-                self.shutdown_write(self.server_sock if client_side else self.client)
+                self.shutdown_write(self.server_sock if client_side else self.sock)
             self.update_masks()
             self.maybe_done()
 
     def on_eof(self, client_side: bool) -> None:
         if client_side:
             self.client_eof = True
-            if self.to_server is None:
+            if self.to_server is not None and not self.to_server.chunks:
                 self.shutdown_write(self.server_sock)
         else:
             self.server_eof = True
-            if self.to_client is None:
-                self.shutdown_write(self.client)
+            if not self.to_client.chunks:
+                self.shutdown_write(self.sock)
         self.update_masks()
         self.maybe_done()
 
@@ -175,20 +181,28 @@ class TcpSession(Stream):
         except OSError:
             pass
 
+    def pending_to_server(self) -> bool:
+        return self.to_server is not None and bool(self.to_server.chunks)
+
     def maybe_done(self) -> None:
-        if self.client_eof and self.server_eof and self.to_server is None and self.to_client is None:
+        if self.client_eof and self.server_eof and not self.pending_to_server() and not self.to_client.chunks:
             self.finish("--")
 
     def update_masks(self) -> None:
         """Read a side only while nothing it sent is pending; write while bytes wait for it."""
-        client_mask = (0 if self.client_eof or self.to_server is not None else READ) | \
-            (WRITE if self.to_client is not None else 0)  # fmt: skip
-        server_mask = (0 if self.server_eof or self.to_client is not None else READ) | \
-            (WRITE if self.to_server is not None else 0)  # fmt: skip
-        if client_mask != self.client_mask:
-            self.client_mask = self.set_mask(self.client, self.client_mask, client_mask, self.on_client_event)
-        if server_mask != self.server_mask and self.server_sock is not None:
-            self.server_mask = self.set_mask(self.server_sock, self.server_mask, server_mask, self.on_server_event)
+        to_server_pending, to_client_pending = self.pending_to_server(), bool(self.to_client.chunks)
+        client_mask = (0 if self.client_eof or to_server_pending else READ) | (WRITE if to_client_pending else 0)
+        self.client.set_mask(client_mask, self.on_client_event)
+        server_mask = (0 if self.server_eof or to_client_pending else READ) | (WRITE if to_server_pending else 0)
+        sock = self.server_sock
+        if server_mask != self.server_mask and sock is not None:
+            if not self.server_mask:
+                self.loop.register(sock, server_mask, self.on_server_event)
+            elif not server_mask:
+                self.loop.unregister(sock)
+            else:
+                self.loop.modify(sock, server_mask, self.on_server_event)
+            self.server_mask = server_mask
 
     # -- timeouts --------------------------------------------------------------
 
@@ -214,9 +228,9 @@ class TcpSession(Stream):
         if self.closed:
             return
         now = self.loop.now
-        if self.to_server is not None:  # waiting for the server to take data: the client is paused
+        if self.pending_to_server():  # waiting for the server to take data: the client is paused
             self.last_client = now
-        if self.to_client is not None:  # waiting for the client: the server is paused
+        if self.to_client.chunks:  # waiting for the client: the server is paused
             self.last_server = now
         if self.client_timeout and now >= self.last_client + self.client_timeout:
             self.finish("cD")
@@ -227,6 +241,23 @@ class TcpSession(Stream):
 
     # -- ending ----------------------------------------------------------------
 
+    def finish(self, term: str) -> None:
+        """End the stream once: release the server side, close the client, log, uncount."""
+        if self.closed:
+            return
+        self.closed = True
+        client = self.client
+        try:
+            self.release()
+            client.release()
+            logger = self.frontend.logger
+            if logger is not None and logger.enabled:
+                record = client.base_record()
+                self.fill_record(record, term)
+                logger.log(record)
+        finally:
+            client.accounting_done()
+
     def release(self) -> None:
         """Close the server side and give back its slot (before logging, as HAProxy)."""
         if self.timer is not None:
@@ -234,19 +265,25 @@ class TcpSession(Stream):
         if self.connector is not None:
             self.connector.cancel()
         if self.server_sock is not None:
-            self.unregister(self.server_sock)
+            if self.server_mask:
+                self.loop.unregister(self.server_sock)
             self.server_sock.close()
             self.server_sock = None
-        if self.server is not None:
-            self.server.count(C_SESSIONS)
-            self.server.count(C_BYTES_IN, self.bytes_in)
-            self.server.count(C_BYTES_OUT, self.bytes_out)
-            self.server.drop_conn()
-        if self.backend is not None:
-            self.backend.active_streams -= 1
-            self.backend.count(C_SESSIONS)
-            self.backend.count(C_BYTES_IN, self.bytes_in)
-            self.backend.count(C_BYTES_OUT, self.bytes_out)
+        server, backend = self.server, self.backend
+        if server is not None:
+            server.count(C_SESSIONS)
+            server.count(C_BYTES_IN, self.bytes_in)
+            server.count(C_BYTES_OUT, self.bytes_out)
+            connector = self.connector
+            if connector is not None and connector.t_connect >= 0:  # HAProxy: t_data is t_connect in tcp
+                total = int((self.loop.now - self.client.accept_time) * 1000)
+                server.add_times(max(connector.t_queue, 0), connector.t_connect, 0, total)
+            server.drop_conn()
+        if backend is not None:
+            backend.stream_released()
+            backend.count(C_SESSIONS)
+            backend.count(C_BYTES_IN, self.bytes_in)
+            backend.count(C_BYTES_OUT, self.bytes_out)
 
     def fill_record(self, record: LogRecord, term: str) -> None:
         connector = self.connector
@@ -265,3 +302,34 @@ class TcpSession(Stream):
         record.beconn = self.backend.current_conns() if self.backend else 0
         record.backend_queue = len(self.backend.queue) if self.backend else 0
         record.request_counter = self.rt
+
+    # -- worker and loop hooks ------------------------------------------------------
+
+    def on_soft_stop(self) -> None:
+        """Graceful stop: a TCP stream in flight runs to its end."""
+
+    def internal_error(self) -> None:
+        """A bug in one of our callbacks (reported by the loop): end the stream, logged `I`."""
+        self.finish("ID")
+
+    def abort(self) -> None:
+        """A failure while starting (reported by the listener): end without a line."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.release()
+        finally:
+            self.client.close()
+
+
+def log_unstarted(client: ClientConn, term: str) -> None:
+    """The tcplog line of a connection that failed before its session started
+    (PROXY header, TLS handshake): no backend, no server."""
+    logger = client.frontend.logger
+    if logger is None or not logger.enabled:
+        return
+    record = client.base_record()
+    record.term_state = term
+    record.t_queue = record.t_connect = -1
+    logger.log(record)

@@ -106,12 +106,36 @@ def kw_stats(ctx: KwContext, args: list[str]) -> None:
 # Tuning and process keywords that a HAProxy config commonly carries and that
 # have no meaning for lb: accepted so that existing files load, with a warning.
 for _name in ("tune.ssl.default-dh-param", "ssl-default-bind-ciphers", "ssl-default-bind-options",
-              "ssl-default-server-ciphers", "ssl-default-server-options", "tune.bufsize",
-              "tune.maxrewrite", "ca-base", "crt-base", "master-worker", "ulimit-n",
+              "ssl-default-server-ciphers", "ssl-default-server-options",
+              "ca-base", "crt-base", "master-worker",
               "ssl-default-bind-ciphersuites", "ssl-dh-param-file", "node", "description",
               "tune.ssl.cachesize", "server-state-file", "server-state-base", "cpu-map",
               "maxconnrate", "maxsessrate", "nosplice", "quiet", "expose-experimental-directives"):  # fmt: skip
     global_keyword(_name, applied=False, doc="accepted for compatibility; no effect in lb")(lambda ctx, args: None)
+
+
+@global_keyword("ulimit-n", doc="descriptor limit of each process (default: what maxconn needs)")
+def kw_ulimit_n(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "an integer argument")
+    ctx.config.global_.ulimit_n = parse_int(args[1], 1, 1 << 30, "ulimit-n")
+
+
+@global_keyword("tune.bufsize", doc="buffer size: a request or response head must fit in bufsize - maxrewrite")
+def kw_tune_bufsize(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "an integer argument")
+    ctx.config.global_.bufsize = parse_int(args[1], 1024, 1 << 28, "tune.bufsize")
+
+
+@global_keyword("tune.maxrewrite", doc="space reserved in a buffer for header rewrites (default 1024)")
+def kw_tune_maxrewrite(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "an integer argument")
+    ctx.config.global_.maxrewrite = parse_int(args[1], 0, 1 << 28, "tune.maxrewrite")
+
+
+@global_keyword("tune.http.maxhdr", doc="most header fields a request or response may carry (default 101)")
+def kw_tune_maxhdr(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "an integer argument")
+    ctx.config.global_.maxhdr = parse_int(args[1], 1, 32767, "tune.http.maxhdr")
 
 
 @global_keyword("zero-warning", doc="treat every warning as fatal (lbctl check exits 1 when any warning is found)")

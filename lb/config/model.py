@@ -100,6 +100,10 @@ class Global:
     hard_stop_after: int | None = None
     heartbeat_timeout: int = 10_000  # lb extension: a silent worker is killed after this
     spread_checks: int = 0  # percent of jitter on check intervals
+    ulimit_n: int = 0  # 0: derived from maxconn (HAProxy's automatic ulimit-n)
+    bufsize: int = 16384  # tune.bufsize: a message head must fit in bufsize - maxrewrite
+    maxrewrite: int = 1024  # tune.maxrewrite
+    maxhdr: int = 101  # tune.http.maxhdr: header fields of a message, end of headers included
     extras: dict[str, Any] = field(default_factory=dict)
     loc: Location | None = None
 

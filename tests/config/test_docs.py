@@ -25,7 +25,7 @@ def test_table_rows() -> None:
     assert rows[("proxy", "bind")][0] == ("frontend", "listen")
     assert rows[("proxy", "balance")][0] == ("defaults", "backend", "listen")
     assert rows[("global", "nbproc")][:2] == (("global",), True)
-    assert rows[("global", "ulimit-n")][1] is False  # parsed, not applied
+    assert rows[("global", "cpu-map")][1] is False  # parsed, not applied
     assert rows[("server", "weight")][0] == ("server", "default-server")
     assert rows[("server", "id")][0] == ("server",)  # not allowed on default-server
     assert rows[("bind", "accept-proxy")][1] is True
@@ -41,6 +41,6 @@ def test_generator_prints_markdown() -> None:
     assert text.startswith("# lb configuration keywords")
     for title in ("## Global section", "## Proxy sections", "## Server and default-server options", "## Bind options"):
         assert title in text
-    assert "| `ulimit-n` | global | *parsed, not applied yet* |" in text
+    assert "| `cpu-map` | global | *parsed, not applied yet* |" in text
     assert "| `balance` | defaults, backend, listen | applied |" in text
     assert text.count("\n| `") == len(keyword_table())

@@ -1,7 +1,8 @@
-"""workers.http_rules: heads sent to the server and to the client, byte for byte (worker).
+"""workers.http.heads: heads sent to the server and to the client, byte for byte (worker).
 
-Sessions and backends are small fakes with the attributes the functions
-read (`plan.mode`, `closing`); the txn is the engine's real HttpTxn.
+Client connections and backends are small fakes with the attributes the
+functions read (`plan.mode`, `closing`); the exchange is the engine's real
+Exchange.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from typing import Any
 import pytest
 
 from lb.rules.message import Request
-from workers.http_rules import MODE_CLO, MODE_KAL, MODE_SCL, request_head, response_phase
-from workers.http_txn import HttpTxn, fields_size
+from workers.http.exchange import Exchange
+from workers.http.heads import fields_size, request_head, response_head
+from workers.http.plan import MODE_CLO, MODE_KAL, MODE_SCL
 
 
 def session(mode: int = MODE_KAL, closing: bool = False) -> Any:
     return SimpleNamespace(plan=SimpleNamespace(mode=mode, needs_response=False), closing=closing)
 
 
-def txn(backend_mode: int = MODE_KAL, **fields: Any) -> HttpTxn:
-    t = HttpTxn(0.0, 0)
+def txn(backend_mode: int = MODE_KAL, **fields: Any) -> Exchange:
+    t = Exchange(None, 0.0, 0)
     t.backend = SimpleNamespace(plan=SimpleNamespace(mode=backend_mode, needs_response=False))
     for name, value in fields.items():
         setattr(t, name, value)
@@ -65,13 +67,12 @@ def test_request_head_rules_path_gives_the_same_bytes(fe: int, be: int, version:
 
 
 def respond(headers: list[tuple[bytes, bytes]], server_version: str = "1.1", status: int = 200, reason: bytes = b"OK",
-            sess: Any = None, **fields: Any) -> tuple[bytes, HttpTxn]:  # fmt: skip
+            sess: Any = None, **fields: Any) -> tuple[bytes, Exchange]:  # fmt: skip
     defaults = dict(keep_alive=True, complete=True, status=status, resp_headers=headers)
     defaults.update(fields)
     backend_mode = defaults.pop("backend_mode", MODE_KAL)
     t = txn(backend_mode, **defaults)
-    head, reply = response_phase(sess or session(), t, server_version, reason)
-    assert reply is None
+    head = response_head(sess or session(), t, server_version, reason)
     return head, t
 
 

@@ -1,0 +1,609 @@
+"""mode http: the HTTP/1 client side of a connection, on httptools (worker).
+
+One H1Connection per client connection, in uvicorn's shape: an
+httptools.HttpRequestParser calls the `# Parser callbacks` below; each
+request becomes an Exchange (workers/http/exchange.py) queued in
+`exchanges`.  Only the first is served; pipelined ones wait (responses go
+out in order) and the client is not read while one is waiting, so what is
+buffered stays bounded.  Bodies are streamed both ways with backpressure:
+the client is not read while its request body waits for the server, and
+the server is not read while the client has not taken HIGH_WATER bytes.
+
+The H1 layer refuses what HAProxy's refuses before any rule runs (400,
+422, 408 for `timeout http-request`), with its raw pages and `<BADREQ>`
+log lines.  On a graceful stop, idle keep-alive connections close at once;
+a connection that has not sent its first request yet is given until
+`timeout http-request` for it, and is answered with `connection: close`.
+"""
+
+from __future__ import annotations
+
+import collections
+import socket
+from typing import TYPE_CHECKING
+
+import httptools
+
+from workers.buffer import WOULD_BLOCK, OutBuffer
+from workers.http import heads, target
+from workers.http.deadlines import Deadline, Phase
+from workers.http.exchange import Exchange
+from workers.http.log import account, log_exchange
+from workers.http.policy import rejection_bytes
+from workers.runtime import C_REQ_ERRORS, C_REQUESTS
+
+if TYPE_CHECKING:
+    from workers.client import ClientConn
+    from workers.http.policy import LocalReply
+    from workers.http.serverconn import ServerConn
+    from workers.http.tunnel import Tunnel
+    from workers.runtime import ServerRuntime
+
+READ, WRITE = 1, 2
+HIGH_WATER = 65536
+RECV_SIZE = 65536  # recv() of a fresh bytes object: cheaper than recv_into plus a copy
+
+
+class RequestRejected(Exception):
+    """Raised from a parser callback: the request is refused before any rule sees
+    it, the way HAProxy's H1 parser refuses it (400, or 422 for a transfer-coding
+    other than chunked)."""
+
+    def __init__(self, status: int = 400) -> None:
+        super().__init__(f"request rejected ({status})")
+        self.status = status
+
+
+class H1Connection:
+    def __init__(self, client: ClientConn) -> None:
+        frontend = client.frontend
+        assert frontend.plan is not None
+        # Per-connection state
+        self.client = client
+        self.loop = client.loop
+        self.worker = client.worker
+        self.frontend = frontend
+        self.facts = client.facts
+        self.accept_time = client.accept_time
+        self.accept_date = client.accept_date
+        self.plan = frontend.plan
+        self.sock = client.sock
+        self.ssl = client.facts.ssl
+        self.parser = httptools.HttpRequestParser(self)
+        self.out = OutBuffer(client.sock, self.on_out_level)
+        self.deadline = Deadline(client.loop, self)
+        self.exchanges: collections.deque[Exchange] = collections.deque()
+        self.parsing: Exchange | None = None
+        self.conn: ServerConn | None = None  # the server connection kept between requests
+        self.tunnel: Tunnel | None = None
+        self.eof = False
+        self.closing = False  # close after the current response (soft stop, client asked)
+        self.close_when_flushed = False
+        self.parse_error = False
+        self.pending_error = 0  # status of a pipelined request refused while an earlier one is served
+        self.requests = 0
+        self.received = 0  # bytes read from the client
+        self.received_done = 0  # ... of which belonged to finished requests
+        self.idle_since = client.accept_time
+        self.head_size = 0
+        self.closed = False
+
+    def start(self) -> None:
+        self.deadline.enter(Phase.REQUEST, self.accept_time, self.plan.request_timeout)
+        self.refresh_interest()
+
+    # -- reading -----------------------------------------------------------------
+
+    def on_client_event(self, mask: int) -> None:
+        """The client socket is ready: write what waits, then read and parse
+        (one function: this runs twice per keep-alive request)."""
+        if mask & WRITE:
+            self.flush()
+        if self.closed or not mask & READ:
+            return  # also a stale event of a connection an earlier callback closed
+        try:
+            data = self.sock.recv(RECV_SIZE)
+        except WOULD_BLOCK:
+            return
+        except OSError:
+            self.client_aborted()
+            return
+        if not data:
+            self.on_eof()
+            return
+        if self.ssl and self.sock.pending():  # type: ignore[attr-defined]  # decrypted bytes epoll cannot announce
+            self.loop.call_soon(self.on_client_event, READ)
+        self.received += len(data)
+        self.deadline.client_io = self.loop.now
+        if self.tunnel is not None:
+            self.tunnel.from_client(data)
+            self.refresh_interest()
+            return
+        self.out.corked = True  # the responses this packet completes leave in one write
+        self.parse(data)
+        self.uncork()
+
+    def parse(self, data: bytes) -> None:
+        partial = self.parsing  # a head that began in an earlier read
+        if partial is not None and partial.headers_at >= 0:
+            partial = None
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            if self.exchanges:
+                ex = self.exchanges[-1]
+                ex.early_tunnel_data += data[upgrade.args[0] :]
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__
+            self.on_parse_error(cause.status if isinstance(cause, RequestRejected) else 400)
+        if partial is not None and partial is self.parsing and partial.headers_at < 0 and not self.closed:
+            # still incomplete: all of `data` was head (httptools holds a header line
+            # until it ends), so memory stays bounded by tune.bufsize plus one read
+            partial.head_fed += len(data)
+            if self.head_size + len(partial.url) + partial.head_fed > self.plan.limits.head:
+                self.on_parse_error(400)
+        # A request starts once the packet that completed its head is parsed:
+        # an error later in that packet rejects it before anything is sent.
+        exchanges = self.exchanges
+        if exchanges and exchanges[0].headers_at >= 0 and not exchanges[0].started and not self.closed:
+            exchanges[0].start()
+
+    def refresh_interest(self) -> None:
+        """Read while at most one request is pending and its body is not piling up;
+        write while bytes wait for the client."""
+        if self.closed:
+            return
+        exchanges = self.exchanges
+        if self.eof or self.close_when_flushed or self.parse_error:
+            reading = False
+        elif self.tunnel is not None:
+            conn = self.tunnel.conn
+            reading = conn.out.size < HIGH_WATER
+        elif len(exchanges) > 1:
+            reading = False
+        elif exchanges:
+            ex = exchanges[0]
+            conn = ex.conn
+            backlog = (conn.out.size if conn is not None else 0) + ex.body_size
+            # an Upgrade request waits for its answer: what follows is tunnel data or a next request
+            reading = backlog < HIGH_WATER and not (ex.upgrade and ex.headers_at >= 0 and ex.status < 0)
+        else:
+            reading = True
+        mask = (READ if reading else 0) | (WRITE if self.out.chunks and not self.out.corked else 0)
+        if mask != self.client.mask:
+            self.client.set_mask(mask, self.on_client_event)
+
+    # -- Parser callbacks ----------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        now = self.loop.now
+        idle = int((now - self.idle_since) * 1000) if self.requests else 0
+        ex = Exchange(self, now, idle)
+        self.parsing = ex
+        self.head_size = 0
+        self.exchanges.append(ex)
+        if self.deadline.phase == Phase.KEEPALIVE:
+            self.deadline.enter(Phase.REQUEST, now, self.plan.request_timeout)
+
+    def on_url(self, url: bytes) -> None:
+        ex = self.parsing
+        assert ex is not None
+        ex.url = ex.url + url if ex.url else url
+        if len(ex.url) > self.plan.limits.head:
+            raise RequestRejected(400)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        ex = self.parsing
+        assert ex is not None
+        if ex.headers_at >= 0:  # a trailer field of a chunked body
+            if ex.trailers is None:
+                ex.trailers = []
+            ex.trailers.append((name, value.rstrip(b" \t")))
+            return
+        self.head_size += len(name) + len(value) + 4
+        limits = self.plan.limits
+        if self.head_size + len(ex.url) > limits.head or len(ex.raw_headers) > limits.headers:
+            raise RequestRejected(400)
+        ex.raw_headers.append((name, value.rstrip(b" \t")))  # HAProxy trims trailing blanks
+
+    def on_headers_complete(self) -> None:
+        ex = self.parsing
+        assert ex is not None
+        parser = self.parser
+        ex.headers_at = self.loop.now
+        ex.method = parser.get_method()
+        ex.version = parser.get_http_version()
+        if ex.version == "0.9":
+            raise RequestRejected(400)  # HAProxy answers a request without version with 400
+        ex.keep_alive = parser.should_keep_alive()
+        ex.upgrade = parser.should_upgrade()
+        host: bytes | None = None
+        for name, value in ex.raw_headers:
+            size = len(name)
+            if size == 17 and name.lower() == b"transfer-encoding":
+                codings = [c.strip() for c in value.lower().split(b",")]
+                if codings != [b"chunked"]:
+                    # HAProxy 2.6: codings before a final chunked -> 422, anything else -> 400
+                    raise RequestRejected(422 if codings[-1] == b"chunked" else 400)
+                ex.chunked = True
+            elif size == 4 and name.lower() == b"host":
+                if host is None:
+                    host = value
+                else:
+                    merge_hosts(ex.raw_headers)  # several Host headers: rare
+                    break
+        if ex.url[:1] != b"/":
+            check_absolute_target(ex)
+        self.requests += 1
+        self.facts.requests = self.requests
+        frontend = self.frontend
+        frontend.counters[frontend.counter_base + C_REQUESTS] += 1
+
+    def on_body(self, body: bytes) -> None:
+        ex = self.parsing
+        assert ex is not None
+        ex.request_body(body)
+
+    def on_message_complete(self) -> None:
+        ex = self.parsing
+        assert ex is not None
+        self.parsing = None
+        ex.request_complete()
+        if ex.resp_done and self.exchanges and ex is self.exchanges[0]:
+            self.exchange_done(ex)
+
+    # -- writing (the exchange's ClientSide) ------------------------------------------
+
+    def send(self, data: bytes | memoryview) -> None:
+        out = self.out
+        if out.corked:  # inside an input event: queued for its one write
+            out.chunks.append(data)
+            out.size += len(data)
+            return
+        if self.closed:
+            return
+        if not out.write(data):
+            self.client_aborted()
+            return
+        if out.chunks:
+            self.refresh_interest()
+
+    def uncork(self) -> None:
+        """End of one input event: send what was queued in one write, refresh interest."""
+        out = self.out
+        out.corked = False
+        if self.closed:
+            return
+        chunks = out.chunks
+        if chunks:
+            if len(chunks) > 1:  # the head and body of a response: one write
+                joined = b"".join(chunks)
+                chunks.clear()
+                chunks.append(joined)
+            if not out.flush():
+                self.client_aborted()
+                return
+        if not out.chunks:
+            if self.close_when_flushed:
+                self.finish()
+                return
+            if self.tunnel is not None:
+                self.tunnel.client_drained()
+        self.refresh_interest()
+
+    def flush(self) -> None:
+        """The client socket is writable (or a response ended): write what waits."""
+        out = self.out
+        if not out.flush():
+            self.client_aborted()
+            return
+        self.deadline.client_io = self.loop.now
+        if not out.chunks:
+            if self.close_when_flushed:
+                self.finish()
+                return
+            if self.tunnel is not None:
+                self.tunnel.client_drained()
+        self.refresh_interest()
+
+    def on_out_level(self, above: bool) -> None:
+        """The client lags HIGH_WATER bytes behind: stop reading the server until it catches up."""
+        conn = self.exchanges[0].conn if self.exchanges else None
+        if conn is not None:
+            conn.pause_reading(above)
+
+    def send_interim(self, ex: Exchange, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+        self.send(heads.interim_head(status, reason, headers))
+
+    def send_response_head(self, ex: Exchange, version: str, reason: bytes) -> None:
+        head = heads.response_head(self, ex, version, reason)
+        size = len(head)
+        ex.bytes_out += size
+        out = self.out
+        if out.corked:  # the usual case (inside the server's input event): no call
+            out.chunks.append(head)
+            out.size += size
+        else:
+            self.send(head)
+
+    def send_response_body(self, ex: Exchange, body: bytes) -> None:
+        if ex.resp_chunked:
+            body = heads.encode_chunk(body)
+        size = len(body)
+        ex.bytes_out += size
+        out = self.out
+        if out.corked:
+            out.chunks.append(body)
+            out.size += size
+        else:
+            self.send(body)
+
+    def end_response(self, ex: Exchange) -> None:
+        if ex.resp_chunked:
+            end = heads.last_chunk(ex.resp_trailers)
+            ex.bytes_out += len(end)
+            self.send(end)
+
+    def send_reply(self, ex: Exchange, reply: LocalReply) -> None:
+        data = reply.render(ex.close_after, ex.version == "1.0", ex.method == b"HEAD")
+        if data:
+            self.send(data)
+        ex.bytes_out += len(data)
+
+    def take_server_conn(self, server: ServerRuntime) -> ServerConn | None:
+        """Keep-alive: the connection kept from the previous request when it goes to
+        `server`, else an idle one of the worker's pool."""
+        conn = self.conn
+        if conn is not None and conn.server is server and not conn.closed:
+            self.conn = None
+            return conn
+        self.release_conn()
+        return self.worker.idle_pool.take(server)
+
+    def release_conn(self) -> None:
+        """The kept server connection goes back to the worker's pool (or closes)."""
+        conn, self.conn = self.conn, None
+        if conn is not None and not conn.closed:
+            if conn.out.chunks:
+                conn.close()
+            else:
+                self.worker.idle_pool.put(conn)
+
+    def start_tunnel(self, tunnel: Tunnel) -> None:
+        self.tunnel = tunnel
+
+    def shutdown_write(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    # -- ending an exchange ---------------------------------------------------------
+
+    def exchange_done(self, ex: Exchange) -> None:
+        """Log the exchange, then serve the next pipelined request or wait for one."""
+        exchanges = self.exchanges
+        if exchanges and exchanges[0] is ex:
+            exchanges.popleft()
+        if ex.server_counted:
+            ex.server_counted = False
+            ex.server.drop_conn()  # type: ignore[union-attr]  # counted: it has a server
+        account(self, ex)
+        if self.frontend.logger is not None:
+            log_exchange(self, ex)
+        conn = ex.conn
+        if conn is not None:  # kept for the next request when reusable (finish() pools it), else closed
+            ex.conn = None
+            if ex.resp_done and self.tunnel is None and not conn.out.chunks and not conn.closed:
+                if self.conn is not None:
+                    self.release_conn()
+                self.conn = conn
+            else:
+                conn.close()
+        self.received_done = self.received
+        if self.pending_error and not exchanges:
+            self.pending_error, status = 0, self.pending_error
+            refused = Exchange(self, -1.0, 0)
+            exchanges.append(refused)
+            self.reject(refused, status, "PR")
+            return
+        if ex.close_after or self.closing:
+            self.close_when_flushed = True
+            self.flush()
+            return
+        self.idle_since = self.loop.now
+        if ex.upgrade and self.tunnel is None and ex.early_tunnel_data:
+            self.parser = httptools.HttpRequestParser(self)  # the Upgrade was declined: parse what followed
+            self.parse(ex.early_tunnel_data)
+        if exchanges:
+            if exchanges[0].headers_at >= 0 and not exchanges[0].started:
+                exchanges[0].start()
+        elif not self.closed:
+            self.deadline.enter(Phase.KEEPALIVE, self.idle_since, self.plan.keepalive_timeout)
+        if not self.out.corked:
+            self.refresh_interest()
+
+    # -- errors ---------------------------------------------------------------------
+
+    def on_parse_error(self, status: int = 400) -> None:
+        """The request cannot be parsed: HAProxy's H1 parser answers with its raw
+        error page and logs `<BADREQ>` with `PR--`, before any rule or backend."""
+        self.parse_error = True
+        self.frontend.count(C_REQ_ERRORS)
+        ex = self.parsing
+        if ex is None:
+            ex = Exchange(self, -1.0, 0)
+            self.exchanges.append(ex)
+        if ex is not self.exchanges[0]:
+            self.exchanges.remove(ex)  # garbage after a request still being served
+            self.pending_error = status
+            self.closing = True
+            return
+        self.reject(ex, status, "PR")
+
+    def reject(self, ex: Exchange, status: int, term: str, send: bool = True) -> None:
+        """End `ex` as a request HAProxy's H1 layer refused (bad request, timeout,
+        client gone): whatever was started is undone, the connection closes."""
+        ex.abandon()
+        ex.backend = ex.server = None
+        ex.rejected = True
+        ex.raw_in = self.received - self.received_done  # what the refused request carried
+        ex.status, ex.term = status, term
+        ex.local_reply = ex.resp_done = ex.close_after = True
+        ex.body = None
+        if send:
+            data = rejection_bytes(self.frontend.conf, status)
+            if data:
+                self.send(data)
+        self.exchange_done(ex)
+
+    def on_eof(self) -> None:
+        self.eof = True
+        if not self.exchanges:
+            if not self.requests:  # nothing at all on this connection: HAProxy logs it (CR, 400)
+                ex = Exchange(self, -1.0, 0)
+                self.exchanges.append(ex)
+                self.reject(ex, 400, "CR", send=False)
+                return
+            self.finish()
+            return
+        ex = self.exchanges[0]
+        if ex.headers_at < 0:  # closed in the middle of a request head: logged as a 400
+            self.reject(ex, 400, "CR", send=False)
+            return
+        if self.tunnel is not None:
+            self.tunnel.client_closed()
+        self.refresh_interest()  # keep serving the response (HAProxy without abortonclose)
+
+    def client_aborted(self) -> None:
+        ex = self.exchanges[0] if self.exchanges else None
+        if ex is None:
+            self.finish()
+            return
+        if ex.headers_at < 0:
+            self.reject(ex, 400, "CR", send=False)
+            return
+        ex.term = "C" + ("H" if ex.status < 0 else "D")
+        ex.abandon()
+        if self.exchanges and self.exchanges[0] is ex:
+            self.exchanges.popleft()
+        account(self, ex)
+        if self.frontend.logger is not None:
+            log_exchange(self, ex)
+        self.exchanges.clear()
+        self.finish()
+
+    # -- deadlines -------------------------------------------------------------------
+
+    def on_deadline(self, phase: Phase, due: float) -> float:
+        """The deadline of `phase` passed: handle it, or say when it really expires."""
+        now, deadline = self.loop.now, self.deadline
+        if phase == Phase.REQUEST:  # timeout http-request: 408, logged cR (HAProxy)
+            ex = self.exchanges[0] if self.exchanges else None
+            if ex is None:
+                ex = Exchange(self, -1.0, 0)  # nothing received
+                self.exchanges.append(ex)
+            self.parse_error = True
+            self.reject(ex, 408, "cR")
+            return 0.0
+        if phase == Phase.KEEPALIVE:
+            self.finish()
+            return 0.0
+        ex = self.exchanges[0] if self.exchanges else None
+        if ex is None:
+            return 0.0
+        if phase == Phase.SERVER_DATA and ex.conn is not None and not ex.conn.reading:
+            # the server is paused because the client does not take the data: it is
+            # the client's inactivity that counts now (timeout client, cD)
+            client_timeout = (self.frontend.timeouts.client or 0) / 1000
+            later = deadline.client_io + client_timeout if client_timeout else now + deadline.timeout
+            if now < later:
+                return later
+            ex.abort_response("cD")
+            return 0.0
+        if phase == Phase.TUNNEL:
+            later = deadline.idle_due(max(deadline.server_io, deadline.client_io))
+        else:
+            later = deadline.idle_due(deadline.server_io)
+        if now < later:
+            return later
+        deadline.clear()
+        ex.expired(phase)
+        return 0.0
+
+    # -- the end ----------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """Close the connection (every exchange is logged already, or never will be)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.deadline.cancel()
+            for ex in self.exchanges:
+                ex.abandon()
+            if self.tunnel is not None and self.conn is not None:
+                self.conn.close()
+            else:
+                self.release_conn()
+        finally:
+            self.client.close()
+
+    def on_soft_stop(self) -> None:
+        """Graceful stop: idle keep-alive connections close now, busy ones after their
+        response; one that has not sent its first request yet gets until `timeout
+        http-request` for it (it may be on its way: a reload must not fail it)."""
+        self.closing = True
+        if not self.exchanges and (self.requests or self.eof):
+            self.finish()
+
+    def internal_error(self) -> None:
+        """A bug in a callback (reported by the loop): 500 if nothing was answered yet."""
+        ex = self.exchanges[0] if self.exchanges else None
+        if ex is not None and ex.status < 0 and not self.closed:
+            ex.term = "IR" if ex.headers_at < 0 else "IH"
+            ex.abandon()
+            self.out.corked = False
+            ex.send_error(500, close=True)
+            return
+        self.finish()
+
+    def abort(self) -> None:
+        """A failure while starting (reported by the listener)."""
+        self.finish()
+
+
+def merge_hosts(headers: list[tuple[bytes, bytes]]) -> None:
+    """Several Host headers must agree, without case (else 400, as HAProxy's
+    parser); the same host again is dropped: HAProxy keeps one."""
+    first = None
+    for index in range(len(headers) - 1, -1, -1):
+        name, value = headers[index]
+        if len(name) == 4 and name.lower() == b"host":
+            first = value.strip().lower()
+    for index in range(len(headers) - 1, -1, -1):
+        name, value = headers[index]
+        if len(name) == 4 and name.lower() == b"host":
+            if value.strip().lower() != first:
+                raise RequestRejected(400)  # differing Host values: a parsing error in HAProxy
+            if any(len(n) == 4 and n.lower() == b"host" for n, _v in headers[:index]):
+                del headers[index]
+
+
+def check_absolute_target(ex: Exchange) -> None:
+    """An absolute-form target must agree with Host (RequestRejected, 400); a default
+    port is dropped from it and from every Host header, as HAProxy's parser does."""
+    absolute = target.split_absolute(ex.url)
+    if absolute is None:
+        return
+    scheme, authority, rest = absolute
+    headers = ex.raw_headers
+    host = next((v.strip() for n, v in headers if len(n) == 4 and n.lower() == b"host"), None)
+    if host is not None and not target.authority_matches(scheme, authority, host):
+        raise RequestRejected(400)
+    bare = target.without_default_port(scheme, authority)
+    if bare is not None:
+        ex.url = scheme + bare + rest
+        for index, (name, _value) in enumerate(headers):
+            if len(name) == 4 and name.lower() == b"host":
+                headers[index] = (name, bare)

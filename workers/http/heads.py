@@ -1,0 +1,201 @@
+"""HTTP/1 on the wire: the heads lb writes both ways, chunks, HAProxy's HTX sizes (worker).
+
+Heads are rebuilt in one pass each, the way HAProxy's H1 layer writes
+them: header names lower-cased, the Connection header consumed and written
+again by lb (`close` / `keep-alive` / `upgrade` as the connection modes
+decide), Keep-Alive and Proxy-Connection forwarded.  A head that rules have
+edited is serialized from its lb.rules.message object instead.
+
+`conn` below is the client side (its `plan` and `closing`), `ex` the
+Exchange (workers/http/exchange.py): only the attributes named are read.
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+from typing import TYPE_CHECKING, Any
+
+from lb.logs.record import HTX_END_OF_HEADERS, HTX_START_LINE
+from workers.http.plan import MODE_CLO
+
+if TYPE_CHECKING:
+    from workers.http.exchange import Exchange
+
+NO_BODY_STATUS = (204, 304)
+# HAProxy removes only the Connection header in both directions (Keep-Alive and
+# Proxy-Connection are forwarded), and does not count it in HTX sizes.
+HOP_BY_HOP = (b"connection",)
+HOP_BY_HOP_STR = ("connection",)
+LAST_CHUNK = b"0\r\n\r\n"
+# Response headers the head builder acts on: 1 connection, 2 transfer-encoding, 3 content-length.
+_RESPONSE_SPECIAL = {b"connection": 1, b"transfer-encoding": 2, b"content-length": 3}
+_STATUS_LINES: dict[tuple[str, int, bytes], bytes] = {}
+
+
+class BadFraming(ValueError):
+    """The server's response cannot be relayed as framed (502, PH)."""
+
+
+def encode_chunk(data: bytes | memoryview) -> bytes:
+    """One chunk of a chunked body as it goes on the wire (upper-case hex, as HAProxy writes it)."""
+    return b"%X\r\n%s\r\n" % (len(data), data)
+
+
+def last_chunk(trailers: list[tuple[bytes, bytes]] | None) -> bytes:
+    """The end of a chunked body, with the trailer fields (names lower-cased) when any."""
+    if not trailers:
+        return LAST_CHUNK
+    return b"0\r\n" + b"".join(b"%s: %s\r\n" % (n.lower(), v) for n, v in trailers) + b"\r\n"
+
+
+# -- request -------------------------------------------------------------------------
+
+
+def request_head(conn: Any, ex: Exchange) -> bytes:
+    """The request head for the server, with HAProxy's connection handling."""
+    if ex.upgrade:
+        connection = b"upgrade"
+    elif conn.plan.mode or ex.backend.plan.mode:  # either side is not keep-alive (MODE_KAL is 0)
+        connection = b"close"
+    elif ex.version == "1.0":
+        connection = b"keep-alive"
+    else:
+        connection = None
+    request = ex.request
+    if request is not None:
+        for name in HOP_BY_HOP_STR:
+            request.del_header(name)
+        if connection:
+            request.add_header("connection", connection.decode())
+        return request.head_bytes()
+    parts = [ex.method, b" ", ex.url, b" HTTP/", ex.version.encode(), b"\r\n"]
+    for name, value in ex.raw_headers:
+        lower = name.lower()
+        if lower not in HOP_BY_HOP:
+            parts += (lower, b": ", value, b"\r\n")
+    if connection:
+        parts += (b"connection: ", connection, b"\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+# -- response --------------------------------------------------------------------------
+
+
+def status_line(version: str, status: int, reason: bytes) -> bytes:
+    """`HTTP/1.1 200 OK\\r\\n`, formatted once per distinct line (a server sends few)."""
+    key = (version, status, reason)
+    line = _STATUS_LINES.get(key)
+    if line is None:
+        line = b"HTTP/%s %d %s\r\n" % (version.encode(), status, reason)
+        if len(_STATUS_LINES) < 1024:  # bounded: reasons come from servers
+            _STATUS_LINES[key] = line
+    return line
+
+
+def response_head(conn: Any, ex: Exchange, version: str, reason: bytes) -> bytes:
+    """Frame the response and build its head for the client in one pass: names
+    lower-cased, the Connection header consumed (its tokens tell whether the
+    server closes), chunked or length noted, HAProxy's connection header added.
+    Sets ex.server_close, resp_chunked, resp_until_close and close_after.
+    BadFraming (before anything is sent) for a transfer-coding other than chunked."""
+    server_close = version == "1.0"
+    has_length = False
+    line = _STATUS_LINES.get((version, ex.status, reason))
+    parts = [line if line is not None else status_line(version, ex.status, reason)]
+    special = _RESPONSE_SPECIAL
+    for name, value in ex.resp_headers or ():
+        lower = name.lower()
+        if lower not in special:
+            parts += (lower, b": ", value.rstrip(b" \t"), b"\r\n")
+            continue
+        kind = special[lower]
+        if kind == 1:
+            token = value.strip().lower()
+            server_close = token == b"close" or (server_close and token != b"keep-alive")
+        elif kind == 2:
+            if value.strip().lower() != b"chunked":
+                raise BadFraming("transfer-coding other than chunked")  # HAProxy 2.6 answers 502
+            ex.resp_chunked = not ex.resp_no_body
+            parts += (lower, b": ", value, b"\r\n")
+        else:
+            has_length = True
+            parts += (lower, b": ", value, b"\r\n")
+    if has_length and ex.resp_chunked:  # both (parsed leniently): HAProxy drops Content-Length
+        parts = without_content_length(parts)
+    ex.server_close = server_close
+    ex.resp_until_close = not (ex.resp_no_body or ex.resp_chunked or has_length)
+    upgrade = ex.status == 101 and ex.upgrade
+    ex.close_after = not upgrade and (not ex.keep_alive or conn.closing or ex.resp_until_close
+                                      or not ex.complete or MODE_CLO in (conn.plan.mode, ex.backend.plan.mode))  # fmt: skip
+    # HAProxy's H1 output: close is implicit in an HTTP/1.0 response, keep-alive
+    # must be said to an HTTP/1.0 client or in an HTTP/1.0 response.
+    if upgrade:
+        connection: bytes | None = b"upgrade"
+    elif ex.close_after:
+        connection = None if version == "1.0" else b"close"
+    else:
+        connection = b"keep-alive" if ex.version == "1.0" or version == "1.0" else None
+    response = ex.response
+    if response is not None:  # rules edited the head: serialize their object
+        for name_str in HOP_BY_HOP_STR:
+            response.del_header(name_str)
+        if connection:
+            response.add_header("connection", connection.decode())
+        return response.head_bytes()
+    if connection:
+        parts += (b"connection: ", connection, b"\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+def without_content_length(parts: list[bytes]) -> list[bytes]:
+    """`parts` of a head (name, ": ", value, CRLF groups after the status line)
+    without its content-length fields."""
+    kept = parts[:1]
+    for i in range(1, len(parts), 4):
+        if parts[i] != b"content-length":
+            kept += parts[i : i + 4]
+    return kept
+
+
+def interim_head(status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
+    parts = [b"HTTP/1.1 %d " % status, reason, b"\r\n"]
+    for name, value in headers:
+        parts.append(b"%s: %s\r\n" % (name.lower(), value))
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+# -- HAProxy's sizes (%B, %U) ------------------------------------------------------------
+
+
+def fields_size(fields: list[tuple[bytes, bytes]]) -> int:
+    """HTX size of header fields: names plus values, Connection headers left out.
+
+    Runs once per logged request: the lengths are summed in C, and only the
+    rare Connection header is looked at in Python."""
+    size = sum(map(len, chain.from_iterable(fields)))
+    for name, value in fields:
+        if len(name) == 10 and name.lower() == b"connection":  # HOP_BY_HOP's only name
+            size -= len(name) + len(value)
+    return size
+
+
+def interim_size(status_reason: bytes, headers: list[tuple[bytes, bytes]]) -> int:
+    """HTX size of a relayed 1xx response (counted in the final one's %B)."""
+    return HTX_START_LINE + 11 + len(status_reason) + HTX_END_OF_HEADERS + sum(len(n) + len(v) for n, v in headers)
+
+
+def raw_message_size(data: bytes) -> int:
+    """HTX size of a complete raw HTTP/1 response (lb's own replies)."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    version, _, rest = lines[0].partition(b" ")
+    status, _, reason = rest.partition(b" ")
+    size = HTX_START_LINE + len(version) + len(status) + len(reason) + HTX_END_OF_HEADERS + len(body)
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.lower() not in HOP_BY_HOP:
+            size += len(name) + len(value.strip())
+    return size

@@ -1,0 +1,184 @@
+"""The rules engine's steps (lb.rules) at the points of an exchange (worker).
+
+The exchange calls these in HAProxy's order: per request, captures and the
+frontend's http-request rules, use_backend (FrontendRuntime.route, the same
+routing as mode tcp), the backend's rules, cookie persistence and option
+forwardfor (`request_rules`); per response, captures, http-response rules
+(backend first) and the persistence cookie (`response_rules`).  A rule that
+answers itself (deny, redirect, return, reject) gives a LocalReply.
+
+A proxy without rules never comes here: its plan sends requests straight
+to the backend (workers/http/plan.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lb.logs.record import LogRecord
+from lb.rules import pipeline
+from lb.rules.actions import Verdict
+from lb.rules.capture import captured_request_cookie, captured_response_cookie, cookie_capture_of
+from lb.rules.errors import error_reply, mux_error_bytes
+from lb.rules.message import Request, Response
+from lb.rules.reply import Reply, connection_header
+from lb.rules.txn import Txn
+
+if TYPE_CHECKING:
+    from lb.config.model import Proxy
+    from lb.rules.uniqueid import UniqueId
+    from workers.http.exchange import Exchange
+    from workers.runtime import BackendRuntime, FrontendRuntime, ServerRuntime
+
+
+class LocalReply:
+    """A response lb produces itself: a rule's deny, redirect or return, or an error."""
+
+    __slots__ = ("status", "reply", "term")
+
+    def __init__(self, status: int, reply: Reply | None, term: str) -> None:
+        self.status = status
+        self.reply = reply  # None: close without answering (http-request reject)
+        self.term = term
+
+    def render(self, closing: bool, client_http10: bool, head_request: bool) -> bytes:
+        reply = self.reply
+        if reply is None:
+            return b""
+        return reply.render(connection_header(reply.http10, closing, client_http10), with_body=not head_request)
+
+    @property
+    def closes(self) -> bool:
+        return self.reply is None or self.reply.close
+
+
+def from_verdict(verdict: Verdict) -> LocalReply:
+    return LocalReply(verdict.status, verdict.reply, verdict.term)
+
+
+def error_reply_for(frontend: FrontendRuntime, backend: BackendRuntime | None, status: int, term: str) -> LocalReply:
+    """The error reply: the backend's errorfile, the frontend's, or HAProxy's built-in."""
+    return LocalReply(status, error_reply(status, backend.conf if backend is not None else None, frontend.conf), term)
+
+
+def rejection_bytes(frontend_conf: Proxy, status: int) -> bytes:
+    """The raw page of a request refused by the H1 layer (400, 408, 422)."""
+    return mux_error_bytes(status, frontend_conf)
+
+
+# -- request -----------------------------------------------------------------------------
+
+
+def build_request(ex: Exchange) -> Request:
+    """The rules-level request and Txn of `ex`, made once, when something needs them."""
+    if ex.request is None:
+        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in ex.raw_headers]
+        ex.request = Request(ex.method.decode("latin-1"), ex.url.decode("latin-1"), ex.version, headers)
+        ex.rules = Txn(ex.client.facts, ex.request, ex.client.frontend.conf)
+    return ex.request
+
+
+def request_rules(ex: Exchange) -> LocalReply | None:
+    """Everything between a parsed request head and choosing a server; sets ex.backend."""
+    client = ex.client
+    plan = client.plan
+    frontend = client.frontend
+    if plan.needs_request:
+        build_request(ex)
+    if plan.unique_id is not None:
+        set_unique_id(ex, plan.unique_id)
+    if plan.needs_request:
+        assert ex.rules is not None
+        verdict = pipeline.request_phase(ex.rules)
+        if verdict is not None:
+            return from_verdict(verdict)
+        chosen = ex.rules.backend
+        backend = frontend.backend_of.get(id(chosen)) if chosen is not None else None
+    else:
+        backend = plan.static_backend
+    if backend is None or backend.plan is None:
+        return error_reply_for(frontend, None, 503, "SC")  # HAProxy: no backend to serve the request
+    ex.backend = backend
+    capture = cookie_capture_of(frontend.conf, backend.conf)
+    if capture is not None:
+        ex.cookie_capture = capture
+        ex.captured_cookie = captured_request_cookie(capture, build_request(ex))
+    if backend.plan.needs_request:
+        return backend_rules(ex, backend)
+    return None
+
+
+def backend_rules(ex: Exchange, backend: BackendRuntime) -> LocalReply | None:
+    build_request(ex)
+    rules = ex.rules
+    assert rules is not None and backend.plan is not None
+    rules.backend = backend.conf
+    plan = backend.plan
+    verdict = pipeline.backend_phase(rules, lambda conf: is_usable(plan.server_of(conf)))
+    if verdict is not None:
+        return from_verdict(verdict)
+    persistent = pipeline.persistent_server(rules)
+    if persistent is not None:
+        ex.persist = plan.server_of(persistent)
+    return None
+
+
+def is_usable(server: ServerRuntime | None) -> bool:
+    return server is not None and server.is_usable()
+
+
+def set_unique_id(ex: Exchange, unique: UniqueId) -> None:
+    """The request's unique ID: its format rendered with what is known at this point."""
+    client = ex.client
+    facts = client.facts
+    record = LogRecord()
+    record.client_ip, record.client_port = facts.client_ip, facts.client_port
+    record.frontend_ip, record.frontend_port = facts.dst_ip, facts.dst_port
+    record.frontend = client.frontend.name
+    record.accept_date = client.accept_date
+    record.request_date = client.accept_date + (ex.begin - client.accept_time) if ex.begin >= 0 \
+        else client.accept_date  # fmt: skip
+    record.request_counter = ex.rt
+    ex.unique_id = unique.compiled.render(record, client.worker.render_context)
+    if unique.header:
+        build_request(ex).add_header(unique.header, ex.unique_id)
+        assert ex.rules is not None
+        ex.rules.unique_id = ex.unique_id
+
+
+def server_chosen(ex: Exchange, server: ServerRuntime) -> None:
+    """The exchange is going to `server` (for the response cookie)."""
+    rules = ex.rules
+    if rules is not None:
+        rules.server = server.conf
+        if rules.cookie is not None and ex.persist is not None and server is not ex.persist:
+            rules.cookie.redispatched()
+
+
+# -- response ----------------------------------------------------------------------------
+
+
+def response_rules(ex: Exchange, version: str, reason: bytes) -> LocalReply | None:
+    """Captures, http-response rules and the cookie, on a Response object the
+    head builder then serializes (ex.response)."""
+    backend = ex.backend
+    assert backend is not None
+    build_request(ex)
+    rules = ex.rules
+    assert rules is not None
+    rules.backend = backend.conf
+    headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in ex.resp_headers or ()]
+    response = Response(ex.status, reason.decode("latin-1"), version, headers)
+    ex.response = rules.response = response
+    if ex.cookie_capture is not None:
+        ex.captured_set_cookie = captured_response_cookie(ex.cookie_capture, response)
+    verdict = pipeline.response_phase(rules)
+    if verdict is not None:
+        ex.response = None
+        return from_verdict(verdict)
+    return None
+
+
+def cookie_flags(ex: Exchange) -> str:
+    return pipeline.cookie_flags(ex.rules) if ex.rules is not None else "--"
+
