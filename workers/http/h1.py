@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING
 import httptools
 
 from workers.buffer import WOULD_BLOCK, OutBuffer
-from workers.http import heads, target
+from workers.http import h1end, heads
 from workers.http.deadlines import Deadline, Phase
 from workers.http.exchange import Exchange
 from workers.http.log import account, log_exchange
-from workers.http.policy import rejection_bytes
-from workers.runtime import C_REQ_ERRORS, C_REQUESTS
+from workers.http.target import RequestRejected, check_request_head
+from workers.runtime import C_REQUESTS
 
 if TYPE_CHECKING:
     from workers.client import ClientConn
@@ -42,16 +42,6 @@ if TYPE_CHECKING:
 READ, WRITE = 1, 2
 HIGH_WATER = 65536
 RECV_SIZE = 65536  # recv() of a fresh bytes object: cheaper than recv_into plus a copy
-
-
-class RequestRejected(Exception):
-    """Raised from a parser callback: the request is refused before any rule sees
-    it, the way HAProxy's H1 parser refuses it (400, or 422 for a transfer-coding
-    other than chunked)."""
-
-    def __init__(self, status: int = 400) -> None:
-        super().__init__(f"request rejected ({status})")
-        self.status = status
 
 
 class H1Connection:
@@ -217,23 +207,7 @@ class H1Connection:
             raise RequestRejected(400)  # HAProxy answers a request without version with 400
         ex.keep_alive = parser.should_keep_alive()
         ex.upgrade = parser.should_upgrade()
-        host: bytes | None = None
-        for name, value in ex.raw_headers:
-            size = len(name)
-            if size == 17 and name.lower() == b"transfer-encoding":
-                codings = [c.strip() for c in value.lower().split(b",")]
-                if codings != [b"chunked"]:
-                    # HAProxy 2.6: codings before a final chunked -> 422, anything else -> 400
-                    raise RequestRejected(422 if codings[-1] == b"chunked" else 400)
-                ex.chunked = True
-            elif size == 4 and name.lower() == b"host":
-                if host is None:
-                    host = value
-                else:
-                    merge_hosts(ex.raw_headers)  # several Host headers: rare
-                    break
-        if ex.url[:1] != b"/":
-            check_absolute_target(ex)
+        check_request_head(ex)
         self.requests += 1
         self.facts.requests = self.requests
         frontend = self.frontend
@@ -423,113 +397,22 @@ class H1Connection:
         if not self.out.corked:
             self.refresh_interest()
 
-    # -- errors ---------------------------------------------------------------------
+    # -- errors and timeouts (workers/http/h1end.py) ------------------------------------
 
     def on_parse_error(self, status: int = 400) -> None:
-        """The request cannot be parsed: HAProxy's H1 parser answers with its raw
-        error page and logs `<BADREQ>` with `PR--`, before any rule or backend."""
-        self.parse_error = True
-        self.frontend.count(C_REQ_ERRORS)
-        ex = self.parsing
-        if ex is None:
-            ex = Exchange(self, -1.0, 0)
-            self.exchanges.append(ex)
-        if ex is not self.exchanges[0]:
-            self.exchanges.remove(ex)  # garbage after a request still being served
-            self.pending_error = status
-            self.closing = True
-            return
-        self.reject(ex, status, "PR")
+        h1end.parse_error(self, status)
 
     def reject(self, ex: Exchange, status: int, term: str, send: bool = True) -> None:
-        """End `ex` as a request HAProxy's H1 layer refused (bad request, timeout,
-        client gone): whatever was started is undone, the connection closes."""
-        ex.abandon()
-        ex.backend = ex.server = None
-        ex.rejected = True
-        ex.raw_in = self.received - self.received_done  # what the refused request carried
-        ex.status, ex.term = status, term
-        ex.local_reply = ex.resp_done = ex.close_after = True
-        ex.body = None
-        if send:
-            data = rejection_bytes(self.frontend.conf, status)
-            if data:
-                self.send(data)
-        self.exchange_done(ex)
+        h1end.refuse(self, ex, status, term, send)
 
     def on_eof(self) -> None:
-        self.eof = True
-        if not self.exchanges:
-            if not self.requests:  # nothing at all on this connection: HAProxy logs it (CR, 400)
-                ex = Exchange(self, -1.0, 0)
-                self.exchanges.append(ex)
-                self.reject(ex, 400, "CR", send=False)
-                return
-            self.finish()
-            return
-        ex = self.exchanges[0]
-        if ex.headers_at < 0:  # closed in the middle of a request head: logged as a 400
-            self.reject(ex, 400, "CR", send=False)
-            return
-        if self.tunnel is not None:
-            self.tunnel.client_closed()
-        self.refresh_interest()  # keep serving the response (HAProxy without abortonclose)
+        h1end.client_closed(self)
 
     def client_aborted(self) -> None:
-        ex = self.exchanges[0] if self.exchanges else None
-        if ex is None:
-            self.finish()
-            return
-        if ex.headers_at < 0:
-            self.reject(ex, 400, "CR", send=False)
-            return
-        ex.term = "C" + ("H" if ex.status < 0 else "D")
-        ex.abandon()
-        if self.exchanges and self.exchanges[0] is ex:
-            self.exchanges.popleft()
-        account(self, ex)
-        if self.frontend.logger is not None:
-            log_exchange(self, ex)
-        self.exchanges.clear()
-        self.finish()
-
-    # -- deadlines -------------------------------------------------------------------
+        h1end.client_aborted(self)
 
     def on_deadline(self, phase: Phase, due: float) -> float:
-        """The deadline of `phase` passed: handle it, or say when it really expires."""
-        now, deadline = self.loop.now, self.deadline
-        if phase == Phase.REQUEST:  # timeout http-request: 408, logged cR (HAProxy)
-            ex = self.exchanges[0] if self.exchanges else None
-            if ex is None:
-                ex = Exchange(self, -1.0, 0)  # nothing received
-                self.exchanges.append(ex)
-            self.parse_error = True
-            self.reject(ex, 408, "cR")
-            return 0.0
-        if phase == Phase.KEEPALIVE:
-            self.finish()
-            return 0.0
-        ex = self.exchanges[0] if self.exchanges else None
-        if ex is None:
-            return 0.0
-        if phase == Phase.SERVER_DATA and ex.conn is not None and not ex.conn.reading:
-            # the server is paused because the client does not take the data: it is
-            # the client's inactivity that counts now (timeout client, cD)
-            client_timeout = (self.frontend.timeouts.client or 0) / 1000
-            later = deadline.client_io + client_timeout if client_timeout else now + deadline.timeout
-            if now < later:
-                return later
-            ex.abort_response("cD")
-            return 0.0
-        if phase == Phase.TUNNEL:
-            later = deadline.idle_due(max(deadline.server_io, deadline.client_io))
-        else:
-            later = deadline.idle_due(deadline.server_io)
-        if now < later:
-            return later
-        deadline.clear()
-        ex.expired(phase)
-        return 0.0
+        return h1end.timed_out(self, phase, due)
 
     # -- the end ----------------------------------------------------------------------
 
@@ -550,60 +433,13 @@ class H1Connection:
             self.client.close()
 
     def on_soft_stop(self) -> None:
-        """Graceful stop: idle keep-alive connections close now, busy ones after their
-        response; one that has not sent its first request yet gets until `timeout
-        http-request` for it (it may be on its way: a reload must not fail it)."""
-        self.closing = True
-        if not self.exchanges and (self.requests or self.eof):
-            self.finish()
+        h1end.soft_stop(self)
 
     def internal_error(self) -> None:
-        """A bug in a callback (reported by the loop): 500 if nothing was answered yet."""
-        ex = self.exchanges[0] if self.exchanges else None
-        if ex is not None and ex.status < 0 and not self.closed:
-            ex.term = "IR" if ex.headers_at < 0 else "IH"
-            ex.abandon()
-            self.out.corked = False
-            ex.send_error(500, close=True)
-            return
-        self.finish()
+        h1end.internal_error(self)
 
     def abort(self) -> None:
         """A failure while starting (reported by the listener)."""
         self.finish()
 
 
-def merge_hosts(headers: list[tuple[bytes, bytes]]) -> None:
-    """Several Host headers must agree, without case (else 400, as HAProxy's
-    parser); the same host again is dropped: HAProxy keeps one."""
-    first = None
-    for index in range(len(headers) - 1, -1, -1):
-        name, value = headers[index]
-        if len(name) == 4 and name.lower() == b"host":
-            first = value.strip().lower()
-    for index in range(len(headers) - 1, -1, -1):
-        name, value = headers[index]
-        if len(name) == 4 and name.lower() == b"host":
-            if value.strip().lower() != first:
-                raise RequestRejected(400)  # differing Host values: a parsing error in HAProxy
-            if any(len(n) == 4 and n.lower() == b"host" for n, _v in headers[:index]):
-                del headers[index]
-
-
-def check_absolute_target(ex: Exchange) -> None:
-    """An absolute-form target must agree with Host (RequestRejected, 400); a default
-    port is dropped from it and from every Host header, as HAProxy's parser does."""
-    absolute = target.split_absolute(ex.url)
-    if absolute is None:
-        return
-    scheme, authority, rest = absolute
-    headers = ex.raw_headers
-    host = next((v.strip() for n, v in headers if len(n) == 4 and n.lower() == b"host"), None)
-    if host is not None and not target.authority_matches(scheme, authority, host):
-        raise RequestRejected(400)
-    bare = target.without_default_port(scheme, authority)
-    if bare is not None:
-        ex.url = scheme + bare + rest
-        for index, (name, _value) in enumerate(headers):
-            if len(name) == 4 and name.lower() == b"host":
-                headers[index] = (name, bare)
