@@ -67,20 +67,11 @@ class Worker:
             set_proctitle(f"worker {self.slot + 1}/{self.nworkers} gen {self.generation}")
             self.shm.set_slot(self.slot, os.getpid(), layout.SLOT_BOOTING)
             events.bind(role="worker", pid=os.getpid(), generation=self.generation, slot=self.slot + 1)
-            self.log = events.get_logger()
             self.loop = EventLoop()
-            self.loop.report_error = self.report_error
             self.install_signals()
             glob = self.config.global_
             drop_privileges(glob.user, glob.group, glob.chroot)
-            self.maxconn = glob.maxconn or default_maxconn()
-            self.maxsock = raise_fd_limit(self.maxconn, glob.ulimit_n, self.log if self.slot == 0 else None)
-            self.runtime = Runtime(self.config, self.shm, self.slot)
-            self.attach_loggers()
-            self.init_http()
-            for listener in self.listeners:
-                listener.attach(self, self.runtime.frontends[listener.frontend_name])
-            self.set_accepting(True)
+            self.setup()
             self.heartbeat()
             self.shm.set_slot(self.slot, os.getpid(), layout.SLOT_RUNNING)
         except Exception:
@@ -88,6 +79,20 @@ class Worker:
             sys.stderr.flush()
             os._exit(EXIT_BOOT_ERROR)
         self.loop.run()
+
+    def setup(self) -> None:
+        """What serving needs, on `self.loop` (after fork; tests and tools call it in-process)."""
+        self.log = events.get_logger()
+        self.loop.report_error = self.report_error
+        glob = self.config.global_
+        self.maxconn = glob.maxconn or default_maxconn()
+        self.maxsock = raise_fd_limit(self.maxconn, glob.ulimit_n, self.log if self.slot == 0 else None)
+        self.runtime = Runtime(self.config, self.shm, self.slot)
+        self.attach_loggers()
+        self.init_http()
+        for listener in self.listeners:
+            listener.attach(self, self.runtime.frontends[listener.frontend_name])
+        self.set_accepting(True)
 
     def init_http(self) -> None:
         """mode http: per-proxy plans, the idle server connection pool, the log context."""

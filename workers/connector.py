@@ -73,6 +73,7 @@ class Connector:
     timer: Timer | None = None
     expiry: Timer | None = None
     done = False
+    holding: ServerRuntime | None = None  # the server whose in-flight count we took, not handed over yet
 
     def __init__(self, loop: EventLoop, backend: BackendRuntime, owner: ConnectorOwner, key: Any,
                  proxy_addresses: tuple[Any, Any] = (None, None), dst_port: int = 0,
@@ -106,12 +107,14 @@ class Connector:
         else:  # chosen(server, balanced=True), inline: this runs for every request
             self.t_queue = 0
             server.take_conn()
+            self.holding = server
             counters = server.counters  # one array: the backend's row is in it too
             counters[server.counter_base + C_LBTOT] += 1
             counters[backend.counter_base + C_LBTOT] += 1
             if self.owner.reuse_connection(server):
                 self.server = server
                 self.done = True
+                self.holding = None
                 self.t_connect = 0
                 self.owner.on_connected(None, server)
             else:
@@ -120,6 +123,7 @@ class Connector:
     def chosen(self, server: ServerRuntime, balanced: bool) -> None:
         """`server` takes the stream: counted, then an idle connection or a new one."""
         server.take_conn()
+        self.holding = server
         if balanced:
             counters = server.counters  # one array: the backend's row is in it too
             counters[server.counter_base + C_LBTOT] += 1
@@ -127,6 +131,7 @@ class Connector:
         if self.owner.reuse_connection(server):
             self.server = server
             self.done = True
+            self.holding = None
             self.t_connect = 0
             self.owner.on_connected(None, server)
             return
@@ -253,6 +258,7 @@ class Connector:
                 return
         self.t_connect = int((self.loop.now - self.connect_started) * 1000)
         self.done = True
+        self.holding = None
         self.sock = None
         self.owner.on_connected(sock, server)
 
@@ -271,6 +277,7 @@ class Connector:
         if self.timer is not None:
             self.timer.cancel()
         server.count(C_CONN_ERRORS)
+        self.holding = None
         server.drop_conn()
         if self.retries_left <= 0:
             self.backend.count(C_CONN_ERRORS)
@@ -285,6 +292,7 @@ class Connector:
                 self.redispatched = True
                 self.backend.count(C_REDISPATCHES)
                 other.take_conn()
+                self.holding = other
                 other.count(C_LBTOT)
                 self.backend.count(C_LBTOT)
                 self.connect(other)
@@ -297,6 +305,7 @@ class Connector:
 
     def retry_same(self, server: ServerRuntime) -> None:
         server.take_conn()
+        self.holding = server
         self.connect(server)
 
     def redispatch_now(self) -> bool:
@@ -326,8 +335,9 @@ class Connector:
             self.loop.unregister(self.sock)
             self.sock.close()
             self.sock = None
-            if self.server is not None:
-                self.server.drop_conn()
+        holding, self.holding = self.holding, None
+        if holding is not None:
+            holding.drop_conn()
 
     def internal_error(self) -> None:
         """A bug in one of our callbacks: the owner ends its stream (it cancels us)."""

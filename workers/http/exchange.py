@@ -37,6 +37,11 @@ if TYPE_CHECKING:
     from workers.runtime import BackendRuntime, ServerRuntime
 
 
+class StopParsing(Exception):
+    """Raised from a parser callback once the exchange has dealt with the
+    response itself: the parser must not deliver the rest of the packet."""
+
+
 class ClientSide(Protocol):
     """What the exchange needs from the client protocol."""
 
@@ -376,12 +381,12 @@ class Exchange:
             if reply is not None:
                 self.drop_server_conn()
                 self.reply_local(reply, close=True)
-                return
+                raise StopParsing  # the rest of the server's bytes are not relayed
         try:
             client.send_response_head(self, version, reason)
-        except heads.BadFraming:
-            self.bad_response()
-            return
+        except heads.BadFraming:  # nothing was sent: HAProxy's 502
+            self.server_failed(502, "PH")
+            raise StopParsing from None
         client.deadline.phase = Phase.SERVER_DATA
         if status == 101 and self.upgrade:
             self.tunnel = Tunnel(self, client, conn)
