@@ -79,9 +79,11 @@ class LbProcess:
 
     # -- running ---------------------------------------------------------------
 
-    def start(self, timeout: float = 15.0, wait: bool = True, extra: list[str] | None = None) -> "LbProcess":
+    def start(self, timeout: float = 15.0, wait: bool = True, extra: list[str] | None = None,
+              preexec: Callable[[], None] | None = None) -> "LbProcess":  # fmt: skip
         cmd = [sys.executable, "-m", "lb", "start", "--foreground", "-f", str(self.path), "--log-format", "json"]
-        self.proc = subprocess.Popen(cmd + (extra or []), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+        self.proc = subprocess.Popen(cmd + (extra or []), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+                                     preexec_fn=preexec)  # fmt: skip
         threading.Thread(target=self._read, args=(self.proc.stderr, self.stderr_lines, True), daemon=True).start()
         threading.Thread(target=self._read, args=(self.proc.stdout, self.stdout_lines, False), daemon=True).start()
         if wait:

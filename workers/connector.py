@@ -13,7 +13,8 @@ owner exactly once how it ended:
     owner.on_connected(sock, server)         connected: a new socket, or None when
                                              the owner's idle connection is used
     owner.on_connect_failed(term)            `SC` refused / no server, `sC` connect
-                                             timeout, `sQ` queue timeout
+                                             timeout, `sQ` queue timeout, `RC` no
+                                             descriptor left for a server socket
 
 It keeps the server's in-flight count in shared memory: taken when the
 server is chosen, dropped here when an attempt fails, and by the owner when
@@ -222,7 +223,13 @@ class Connector:
         self.server = server
         if self.connect_started < 0:
             self.connect_started = self.loop.now
-        sock = socket.socket(server.family, socket.SOCK_STREAM)
+        try:
+            sock = socket.socket(server.family, socket.SOCK_STREAM)
+        except OSError:  # no descriptor or memory left: HAProxy's resource error (R), not the server's
+            self.holding = None
+            server.drop_conn()
+            self.fail("RC")
+            return
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.backend.keepalive:

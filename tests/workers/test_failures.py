@@ -12,8 +12,10 @@ registered: the next connection is served normally.
 
 from __future__ import annotations
 
+import errno
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
@@ -177,3 +179,36 @@ def test_a_failing_timer_or_bare_callback_leaves_the_listener(http_worker: InPro
     assert http_response(http_worker).startswith(b"HTTP/1.1 200 OK\r\n")
     a.close()
     b.close()
+
+
+class NoDescriptorSocketModule:
+    """The socket module as workers/connector.py sees it when the process is out of descriptors."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(socket, name)
+
+    @staticmethod
+    def socket(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+
+def test_no_descriptor_for_a_server_socket_is_a_resource_error(tcp_worker: InProcessWorker,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setattr("workers.connector.socket", NoDescriptorSocketModule())
+    with socket.create_connection(("127.0.0.1", tcp_worker.ports["fe"])) as sock:
+        assert client_sees_close(sock, tcp_worker)
+    settled(tcp_worker)
+    assert tcp_worker.errors == []  # not a bug: HAProxy's resource error
+    assert tcp_worker.counter("be", "no_server") == 0
+
+
+def test_no_descriptor_for_a_server_socket_answers_503_rc(http_worker: InProcessWorker,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setattr("workers.connector.socket", NoDescriptorSocketModule())
+    records: list[Any] = []
+    monkeypatch.setattr("workers.http.h1.log_exchange", lambda conn, ex: records.append(ex.term))
+    logger = SimpleNamespace(logs_at_accept=False, enabled=True)  # a logger: log_exchange() is called
+    http_worker.worker.runtime.frontends["fe"].logger = logger  # type: ignore[assignment]
+    assert http_response(http_worker).startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    assert records == ["RC"]
+    settled(http_worker)
