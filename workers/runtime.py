@@ -271,7 +271,7 @@ class Runtime:
             if not frontend.has_switching:
                 static = select_backend(settings, None)
                 frontend.static_backend = backend_of.get(id(static)) if static is not None else None
-            frontend.listener_ids = dict(zip(map(id, conf.binds), listener_ids(conf.binds)))
+            frontend.listener_ids = dict(zip(map(id, conf.binds), listener_ids(conf.binds), strict=True))
             self.frontends[conf.name] = frontend
 
 
@@ -305,7 +305,7 @@ def flush_time_stats(server: ServerRuntime, now: int) -> None:
     for obj in (server, backend):
         counters, base = obj.counters, obj.counter_base
         before = obj.t_samples
-        for cell, values_sum in zip(TIME_COUNTERS, sums):
+        for cell, values_sum in zip(TIME_COUNTERS, sums, strict=True):
             counters[base + cell] = swrate_add_many(counters[base + cell], before, count, values_sum)
         counters[base + C_LAST_SESSION] = now
         obj.t_samples = before + count

@@ -16,6 +16,27 @@ from lb.shm import layout
 class ShmTable:
     """One generation's shared region (anonymous mmap, created before fork)."""
 
+    # the arrays of lb.shm.layout, as typed views (set in __init__ from the layout)
+    srv_up: memoryview
+    srv_status: memoryview
+    srv_health: memoryview
+    srv_code: memoryview
+    srv_duration: memoryview
+    srv_change: memoryview
+    srv_checks: memoryview
+    srv_admin: memoryview
+    srv_weight: memoryview
+    versions: memoryview
+    conns: memoryview
+    queued: memoryview
+    picks: memoryview
+    beconn: memoryview
+    bequeued: memoryview
+    feconn: memoryview
+    actconn: memoryview
+    counters: memoryview
+    carried: memoryview
+
     def __init__(self, generation: int, nslots: int, nservers: int, nbackends: int, nproxies: int) -> None:
         self.generation = generation
         self.nslots, self.nservers = nslots, nservers

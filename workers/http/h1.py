@@ -147,8 +147,7 @@ class H1Connection:
         if self.eof or self.close_when_flushed or self.parse_error:
             reading = False
         elif self.tunnel is not None:
-            conn = self.tunnel.conn
-            reading = conn.out.size < HIGH_WATER
+            reading = self.tunnel.conn.out.size < HIGH_WATER
         elif len(exchanges) > 1:
             reading = False
         elif exchanges:

@@ -53,9 +53,11 @@ def last_chunk(trailers: list[tuple[bytes, bytes]] | None) -> bytes:
 
 def request_head(conn: Any, ex: Exchange) -> bytes:
     """The request head for the server, with HAProxy's connection handling."""
+    backend_plan = ex.backend.plan  # type: ignore[union-attr]  # a routed exchange has a backend and a plan
+    connection: bytes | None
     if ex.upgrade:
         connection = b"upgrade"
-    elif conn.plan.mode or ex.backend.plan.mode:  # either side is not keep-alive (MODE_KAL is 0)
+    elif conn.plan.mode or backend_plan.mode:  # type: ignore[union-attr]  # either side not keep-alive (MODE_KAL 0)
         connection = b"close"
     elif ex.version == "1.0":
         connection = b"keep-alive"
@@ -63,12 +65,12 @@ def request_head(conn: Any, ex: Exchange) -> bytes:
         connection = None
     request = ex.request
     if request is not None:
-        for name in HOP_BY_HOP_STR:
-            request.del_header(name)
+        for hop in HOP_BY_HOP_STR:
+            request.del_header(hop)
         if connection:
             request.add_header("connection", connection.decode())
         return request.head_bytes()
-    parts = [ex.method, b" ", ex.url, b" HTTP/", ex.version.encode(), b"\r\n"]
+    parts: list[bytes] = [ex.method, b" ", ex.url, b" HTTP/", ex.version.encode(), b"\r\n"]
     for name, value in ex.raw_headers:
         lower = name.lower()
         if lower not in HOP_BY_HOP:
@@ -126,8 +128,9 @@ def response_head(conn: Any, ex: Exchange, version: str, reason: bytes) -> bytes
     ex.server_close = server_close
     ex.resp_until_close = not (ex.resp_no_body or ex.resp_chunked or has_length)
     upgrade = ex.status == 101 and ex.upgrade
+    backend_mode = ex.backend.plan.mode  # type: ignore[union-attr]  # a response has a routed exchange
     ex.close_after = not upgrade and (not ex.keep_alive or conn.closing or ex.resp_until_close
-                                      or not ex.complete or MODE_CLO in (conn.plan.mode, ex.backend.plan.mode))  # fmt: skip
+                                      or not ex.complete or MODE_CLO in (conn.plan.mode, backend_mode))  # fmt: skip
     # HAProxy's H1 output: close is implicit in an HTTP/1.0 response, keep-alive
     # must be said to an HTTP/1.0 client or in an HTTP/1.0 response.
     if upgrade:
