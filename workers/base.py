@@ -79,6 +79,7 @@ class Worker:
             sys.stderr.flush()
             os._exit(EXIT_BOOT_ERROR)
         self.loop.run()
+        self.runtime.publish_counters()  # what this worker counted since its last heartbeat
 
     def setup(self) -> None:
         """What serving needs, on `self.loop` (after fork; tests and tools call it in-process)."""
@@ -140,7 +141,7 @@ class Worker:
 
     def heartbeat(self) -> None:
         self.shm.heartbeat(self.slot)
-        self.runtime.flush_time_stats()
+        self.runtime.publish_counters()
         self.loop.call_later(HEARTBEAT_EVERY, self.heartbeat)
 
     # -- errors ----------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from lb.logs.record import LogRecord
 from lb.rules.txn import ConnFacts
 from workers.proxy_protocol import ProxyHeaderError, parse_header
-from workers.runtime import C_SESSIONS
+from workers.counting import SESSIONS
 
 if TYPE_CHECKING:
     from workers.base import Worker
@@ -55,7 +55,7 @@ class ClientConn:
         self.protocol: Any = None  # TcpSession or H1Connection once the handshakes are done
         self.closed = False
         frontend.conn_opened()
-        frontend.count(C_SESSIONS)
+        frontend.tally[SESSIONS] += 1
         worker.conn_opened(self)
 
     # -- handshakes ------------------------------------------------------------------

@@ -23,6 +23,7 @@ from lb.rules.model import AREA as RULES_AREA
 from lb.rules.pipeline import select_backend
 from lb.shm import layout
 from lb.shm.table import ShmTable
+from workers.counting import new_tally, publish
 
 if TYPE_CHECKING:
     from lb.logs.runtime import ProxyLogger
@@ -30,9 +31,6 @@ if TYPE_CHECKING:
     from workers.connector import Connector
     from workers.http.plan import BackendPlan, FrontendPlan
 
-C_SESSIONS = layout.COUNTER["sessions"]
-C_BYTES_IN = layout.COUNTER["bytes_in"]
-C_BYTES_OUT = layout.COUNTER["bytes_out"]
 C_CONN_ERRORS = layout.COUNTER["conn_errors"]
 C_NO_SERVER = layout.COUNTER["no_server"]
 C_RETRIES = layout.COUNTER["retries"]
@@ -50,17 +48,17 @@ C_DENIED_RESP = layout.COUNTER["denied_resp"]
 C_LBTOT = layout.COUNTER["lbtot"]
 C_QUEUE_MAX = layout.COUNTER["queue_max"]
 C_SESSIONS_MAX = layout.COUNTER["sessions_max"]
-C_LAST_SESSION = layout.COUNTER["last_session"]
-TIME_COUNTERS = tuple(layout.COUNTER[name] for name in ("qtime", "ctime", "rtime", "ttime"))
 C_INTERNAL_ERRORS = layout.COUNTER["internal_errors"]
 C_INTERCEPTED = layout.COUNTER["intercepted"]
 
 
 class Counted:
-    """Something with a row of counters in this worker's shm column."""
+    """Something with a row of counters in this worker's shm column, and a tally
+    of what its requests add to them, published once a second (workers/counting.py)."""
 
     counters: Any
     counter_base: int
+    tally: list[int]
     t_samples = 0  # samples already in the swrate time cells (qtime ... ttime)
 
     def bind_counters(self, shm: ShmTable, slot: int, obj: int) -> None:
@@ -99,18 +97,7 @@ class ServerRuntime(Counted):
         self.queued = shm.queued
         self.queue: collections.deque[Connector] = collections.deque()  # persistent requests waiting for us
         self.bind_counters(shm, slot, shm.nproxies + index)
-        # Timers (ms) of the requests (http) or streams (tcp) served since the last
-        # flush, for the qtime/ctime/rtime/ttime averages (flush_time_stats).  The
-        # HTTP engine adds to them inline; add_times() is the readable way.
-        self.t_count = 0
-        self.t_queue = self.t_connect = self.t_data = self.t_total = 0
-
-    def add_times(self, queue: int, connect: int, data: int, total: int) -> None:
-        self.t_count += 1
-        self.t_queue += queue
-        self.t_connect += connect
-        self.t_data += data
-        self.t_total += total
+        self.tally = new_tally()  # published once a second (workers/counting.py)
 
     def take_conn(self) -> None:
         self.conns[self.conns_cell] += 1
@@ -156,6 +143,7 @@ class BackendRuntime(Counted):
         self.bequeued = shm.bequeued
         self.bequeued_cell = self.beconn_cell
         self.active_streams = 0  # this worker's streams assigned to the backend (beconn, %bc)
+        self.tally = new_tally()
         self.plan: BackendPlan | None = None  # mode http
 
     def stream_assigned(self) -> None:
@@ -208,6 +196,7 @@ class FrontendRuntime(Counted):
         self.shm = shm
         self.bind_counters(shm, slot, obj)
         self.current = 0  # this worker's connections on the frontend
+        self.tally = new_tally()
         self.plan: FrontendPlan | None = None  # mode http
         self.listener_ids: dict[int, int] = {}  # id(Bind) -> so_id
 
@@ -235,13 +224,9 @@ class FrontendRuntime(Counted):
 class Runtime:
     """Every frontend, backend and server of the generation, as this worker sees them."""
 
-    def flush_time_stats(self) -> None:
-        """Once a second (the worker's heartbeat): time averages and the time of the
-        last session into shared memory."""
-        now = int(time.time())
-        for backend in self.backends.values():
-            for server in backend.servers:
-                flush_time_stats(server, now)
+    def publish_counters(self) -> None:
+        """Once a second (the worker's heartbeat) and at exit: the tallies into shared memory."""
+        publish(self, int(time.time()))
 
     def __init__(self, config: Config, shm: ShmTable, slot: int) -> None:
         self.config = config
@@ -274,39 +259,3 @@ class Runtime:
             frontend.listener_ids = dict(zip(map(id, conf.binds), listener_ids(conf.binds), strict=True))
             self.frontends[conf.name] = frontend
 
-
-def swrate_add_many(total: int, samples_before: int, count: int, values_sum: int) -> int:
-    """HAProxy's dynamic sliding-window sum (swrate_add_dynamic) after `count`
-    more samples summing `values_sum`, `samples_before` having been added before.
-
-    Below TIME_STATS_SAMPLES samples the window is a plain sum, as in HAProxy;
-    past it, the `count` samples of one flush are aged as one batch (each
-    decays the sum by 1/n), which is exact when they are equal and off by less
-    than count/n otherwise."""
-    window = layout.TIME_STATS_SAMPLES
-    plain = max(0, min(count, window - samples_before))
-    total += values_sum * plain // count if count else 0
-    rest = count - plain
-    if rest:
-        decay = (1 - 1 / window) ** rest
-        total = int(total * decay + values_sum * rest / count * (1 - decay) * window / rest)
-    return total
-
-
-def flush_time_stats(server: ServerRuntime, now: int) -> None:
-    """Fold the server's timers since the last flush into its and its backend's
-    swrate cells of this worker's row (the worker is their only writer); the
-    server and its backend had a session in this second (lastsess)."""
-    count = server.t_count
-    if not count:
-        return
-    backend = server.backend
-    sums = (server.t_queue, server.t_connect, server.t_data, server.t_total)
-    for obj in (server, backend):
-        counters, base = obj.counters, obj.counter_base
-        before = obj.t_samples
-        for cell, values_sum in zip(TIME_COUNTERS, sums, strict=True):
-            counters[base + cell] = swrate_add_many(counters[base + cell], before, count, values_sum)
-        counters[base + C_LAST_SESSION] = now
-        obj.t_samples = before + count
-    server.t_count = server.t_queue = server.t_connect = server.t_data = server.t_total = 0

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from lb.rules.txn import Txn
 from workers.buffer import WOULD_BLOCK, OutBuffer
 from workers.connector import Connector
-from workers.runtime import C_BYTES_IN, C_BYTES_OUT, C_SESSIONS, BackendRuntime, ServerRuntime
+from workers.counting import BYTES_IN, BYTES_OUT, SESSIONS, T_CONNECT, T_COUNT, T_QUEUE, T_TOTAL
+from workers.runtime import BackendRuntime, ServerRuntime
 
 if TYPE_CHECKING:
     from lb.logs.record import LogRecord
@@ -270,20 +271,25 @@ class TcpSession:
             self.server_sock.close()
             self.server_sock = None
         server, backend = self.server, self.backend
-        if server is not None:
-            server.count(C_SESSIONS)
-            server.count(C_BYTES_IN, self.bytes_in)
-            server.count(C_BYTES_OUT, self.bytes_out)
+        if server is not None:  # its backend's share is added from its tally (workers/counting.py)
+            tally = server.tally
+            tally[SESSIONS] += 1
+            tally[BYTES_IN] += self.bytes_in
+            tally[BYTES_OUT] += self.bytes_out
             connector = self.connector
             if connector is not None and connector.t_connect >= 0:  # HAProxy: t_data is t_connect in tcp
-                total = int((self.loop.now - self.client.accept_time) * 1000)
-                server.add_times(max(connector.t_queue, 0), connector.t_connect, 0, total)
+                tally[T_COUNT] += 1
+                tally[T_QUEUE] += max(connector.t_queue, 0)
+                tally[T_CONNECT] += connector.t_connect
+                tally[T_TOTAL] += int((self.loop.now - self.client.accept_time) * 1000)
             server.drop_conn()
         if backend is not None:
             backend.stream_released()
-            backend.count(C_SESSIONS)
-            backend.count(C_BYTES_IN, self.bytes_in)
-            backend.count(C_BYTES_OUT, self.bytes_out)
+            if server is None:
+                tally = backend.tally
+                tally[SESSIONS] += 1
+                tally[BYTES_IN] += self.bytes_in
+                tally[BYTES_OUT] += self.bytes_out
 
     def fill_record(self, record: LogRecord, term: str) -> None:
         connector = self.connector

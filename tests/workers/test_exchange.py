@@ -141,3 +141,23 @@ def test_server_closing_mid_body_aborts_the_client_connection(engine: Engine) ->
     assert engine.client.take() == b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"
     assert engine.client.closed
     assert engine.shm.counter(1, "srv_aborts") == 1
+
+
+def test_counters_are_published_for_frontend_backend_and_server(engine: Engine) -> None:
+    for _ in range(3):
+        engine.client_sends(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        engine.server_sends(OK)
+    engine.client_sends(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    engine.server_sends(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+    assert engine.shm.counter(0, "requests") == 0  # tallied: published once a second
+    engine.worker.runtime.publish_counters()
+    fe, be, s1 = 0, 1, 2  # objects: the proxies, then the servers
+    for obj in (fe, be, s1):
+        assert engine.shm.counter(obj, "requests") == 4
+        assert (engine.shm.counter(obj, "hrsp_2xx"), engine.shm.counter(obj, "hrsp_4xx")) == (3, 1)
+        not_found = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"
+        assert engine.shm.counter(obj, "bytes_out") == 3 * len(OK) + len(not_found)
+    assert engine.shm.counter(s1, "sessions") == engine.shm.counter(be, "sessions") == 4
+    assert engine.shm.counter(s1, "lbtot") == 4 and engine.shm.counter(s1, "last_session") > 0
+    engine.worker.runtime.publish_counters()  # nothing new: nothing counted twice
+    assert engine.shm.counter(fe, "requests") == 4

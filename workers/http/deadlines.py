@@ -30,6 +30,11 @@ class Phase(enum.IntEnum):
     TUNNEL = 5  # after a 101: either side inactive for `timeout tunnel`
 
 
+# The members as module constants: `Phase.SERVER` is a class attribute lookup
+# costing ~70 ns on CPython 3.11, a module global ~10 (several per request).
+NONE, REQUEST, KEEPALIVE, SERVER, SERVER_DATA, TUNNEL = tuple(Phase)
+
+
 class DeadlineOwner(Protocol):
     def on_deadline(self, phase: Phase, due: float) -> float:
         """The deadline `due` of `phase` was reached: handle it and return 0.0,
@@ -42,7 +47,7 @@ class Deadline:
     def __init__(self, loop: EventLoop, owner: DeadlineOwner) -> None:
         self.loop = loop
         self.owner = owner
-        self.phase = Phase.NONE
+        self.phase = NONE
         self.due = 0.0  # 0: no deadline in this phase
         self.timeout = 0.0  # seconds, the phase's timeout
         self.timer: Timer | None = None
@@ -66,7 +71,7 @@ class Deadline:
 
     def clear(self) -> None:
         """No phase: nothing can expire (the timer, if armed, fires for nothing)."""
-        self.phase = Phase.NONE
+        self.phase = NONE
         self.due = 0.0
 
     def cancel(self) -> None:
@@ -78,7 +83,7 @@ class Deadline:
     def fired(self) -> None:
         self.timer = None
         due = self.due
-        if not due or self.phase == Phase.NONE:
+        if not due or self.phase == NONE:
             return
         if self.loop.now < due:  # moved later meanwhile
             self.timer = self.loop.call_at(due, self.fired)

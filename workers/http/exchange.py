@@ -24,7 +24,7 @@ import httptools
 
 from workers.connector import Connector
 from workers.http import heads, policy
-from workers.http.deadlines import Deadline, Phase
+from workers.http.deadlines import Deadline, NONE, Phase, SERVER, SERVER_DATA, TUNNEL
 from workers.http.serverconn import ServerConn
 from workers.http.tunnel import Tunnel
 from workers.runtime import C_RESP_ERRORS
@@ -144,7 +144,7 @@ class Exchange:
         worker.request_counter += 1
         self.rt = worker.request_counter  # %rt: this request's number in the worker
         deadline = client.deadline  # until the request goes out, only the client can stall us
-        deadline.phase, deadline.due = Phase.NONE, 0.0
+        deadline.phase, deadline.due = NONE, 0.0
         backend = client.plan.direct_backend
         if backend is None:
             reply = policy.request_rules(self)  # sets self.backend
@@ -158,11 +158,10 @@ class Exchange:
         self.connect(backend)
 
     def connect(self, backend: BackendRuntime) -> None:
-        facts = self.client.facts
+        client = self.client
         persist = self.persist
         self.connector = Connector(
-            self.client.loop, backend, self, self,
-            ((facts.client_ip, facts.client_port), (facts.dst_ip, facts.dst_port)), facts.dst_port,
+            client.loop, backend, self, self, client.proxy_addresses, client.facts.dst_port,
             persist if persist is not None and persist.is_usable() else None,
         )  # fmt: skip
         self.connector.start()
@@ -251,7 +250,7 @@ class Exchange:
         if self.body:
             self.send_pending_body(conn)
         assert self.backend is not None
-        client.deadline.enter(Phase.SERVER, now, self.backend.timeouts.server)
+        client.deadline.enter(SERVER, now, self.backend.timeouts.server)
         if not client.out.corked:
             client.refresh_interest()  # body buffered while connecting may have paused the client
 
@@ -387,7 +386,7 @@ class Exchange:
         except heads.BadFraming:  # nothing was sent: HAProxy's 502
             self.server_failed(502, "PH")
             raise StopParsing from None
-        client.deadline.phase = Phase.SERVER_DATA
+        client.deadline.phase = SERVER_DATA
         if status == 101 and self.upgrade:
             self.tunnel = Tunnel(self, client, conn)
             client.start_tunnel(self.tunnel)
@@ -458,13 +457,13 @@ class Exchange:
 
     def expired(self, phase: Phase) -> None:
         """The client connection's deadline expired in a phase this exchange owns."""
-        if phase == Phase.SERVER:
+        if phase == SERVER:
             if self.status < 0:
                 self.server_failed(504, "sH")  # timeout server before the response head
-        elif phase == Phase.SERVER_DATA:
+        elif phase == SERVER_DATA:
             if not self.resp_done:
                 self.abort_response("sD")
-        elif phase == Phase.TUNNEL and self.tunnel is not None:
+        elif phase == TUNNEL and self.tunnel is not None:
             self.tunnel.expired()
 
     def internal_error(self) -> None:

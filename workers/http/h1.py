@@ -26,11 +26,11 @@ import httptools
 
 from workers.buffer import WOULD_BLOCK, OutBuffer
 from workers.http import h1end, heads
-from workers.http.deadlines import Deadline, Phase
+from workers.http.deadlines import Deadline, KEEPALIVE, Phase, REQUEST
 from workers.http.exchange import Exchange
 from workers.http.log import account, log_exchange
 from workers.http.target import RequestRejected, check_request_head
-from workers.runtime import C_REQUESTS
+from workers.counting import REQUESTS
 
 if TYPE_CHECKING:
     from workers.client import ClientConn
@@ -77,9 +77,11 @@ class H1Connection:
         self.idle_since = client.accept_time
         self.head_size = 0
         self.closed = False
+        facts = client.facts  # final once the handshakes are done: for send-proxy to every server
+        self.proxy_addresses = ((facts.client_ip, facts.client_port), (facts.dst_ip, facts.dst_port))
 
     def start(self) -> None:
-        self.deadline.enter(Phase.REQUEST, self.accept_time, self.plan.request_timeout)
+        self.deadline.enter(REQUEST, self.accept_time, self.plan.request_timeout)
         self.refresh_interest()
 
     # -- reading -----------------------------------------------------------------
@@ -171,8 +173,8 @@ class H1Connection:
         self.parsing = ex
         self.head_size = 0
         self.exchanges.append(ex)
-        if self.deadline.phase == Phase.KEEPALIVE:
-            self.deadline.enter(Phase.REQUEST, now, self.plan.request_timeout)
+        if self.deadline.phase == KEEPALIVE:
+            self.deadline.enter(REQUEST, now, self.plan.request_timeout)
 
     def on_url(self, url: bytes) -> None:
         ex = self.parsing
@@ -209,8 +211,7 @@ class H1Connection:
         check_request_head(ex)
         self.requests += 1
         self.facts.requests = self.requests
-        frontend = self.frontend
-        frontend.counters[frontend.counter_base + C_REQUESTS] += 1
+        self.frontend.tally[REQUESTS] += 1
 
     def on_body(self, body: bytes) -> None:
         ex = self.parsing
@@ -392,7 +393,7 @@ class H1Connection:
             if exchanges[0].headers_at >= 0 and not exchanges[0].started:
                 exchanges[0].start()
         elif not self.closed:
-            self.deadline.enter(Phase.KEEPALIVE, self.idle_since, self.plan.keepalive_timeout)
+            self.deadline.enter(KEEPALIVE, self.idle_since, self.plan.keepalive_timeout)
         if not self.out.corked:
             self.refresh_interest()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workers.http.deadlines import Phase
+from workers.http.deadlines import KEEPALIVE, Phase, REQUEST, SERVER_DATA, TUNNEL
 from workers.http.exchange import Exchange
 from workers.http.log import account, log_exchange
 from workers.http.policy import rejection_bytes
@@ -98,7 +98,7 @@ def client_aborted(conn: H1Connection) -> None:
 def timed_out(conn: H1Connection, phase: Phase, due: float) -> float:
     """The deadline of `phase` passed: handle it, or say when it really expires."""
     now, deadline = conn.loop.now, conn.deadline
-    if phase == Phase.REQUEST:  # timeout http-request: 408, logged cR (HAProxy)
+    if phase == REQUEST:  # timeout http-request: 408, logged cR (HAProxy)
         ex = conn.exchanges[0] if conn.exchanges else None
         if ex is None:
             ex = Exchange(conn, -1.0, 0)  # nothing received
@@ -106,13 +106,13 @@ def timed_out(conn: H1Connection, phase: Phase, due: float) -> float:
         conn.parse_error = True
         refuse(conn, ex, 408, "cR")
         return 0.0
-    if phase == Phase.KEEPALIVE:
+    if phase == KEEPALIVE:
         conn.finish()
         return 0.0
     ex = conn.exchanges[0] if conn.exchanges else None
     if ex is None:
         return 0.0
-    if phase == Phase.SERVER_DATA and ex.conn is not None and not ex.conn.reading:
+    if phase == SERVER_DATA and ex.conn is not None and not ex.conn.reading:
         # the server is paused because the client does not take the data: it is
         # the client's inactivity that counts now (timeout client, cD)
         client_timeout = (conn.frontend.timeouts.client or 0) / 1000
@@ -121,7 +121,7 @@ def timed_out(conn: H1Connection, phase: Phase, due: float) -> float:
             return later
         ex.abort_response("cD")
         return 0.0
-    if phase == Phase.TUNNEL:
+    if phase == TUNNEL:
         later = deadline.idle_due(max(deadline.server_io, deadline.client_io))
     else:
         later = deadline.idle_due(deadline.server_io)

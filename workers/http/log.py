@@ -1,9 +1,9 @@
 """The end of an exchange: its counters and its log line (worker).
 
 `account()` adds a finished exchange to the statistics of its frontend,
-backend and server in this worker's shared-memory row (HAProxy's
-stream_process_counters and the hrsp/req_tot/abort counts of its HTTP
-analysers); `log_exchange()` fills a LogRecord from the exchange and the
+backend and server (HAProxy's stream_process_counters and the
+hrsp/req_tot/abort counts of its HTTP analysers), through the tallies
+workers/counting.py publishes; `log_exchange()` fills a LogRecord from the exchange and the
 client connection, both passed as arguments, and hands it to the
 frontend's compiled log format.
 
@@ -19,20 +19,21 @@ from itertools import chain
 from typing import TYPE_CHECKING
 
 from lb.logs.record import HTX_END_OF_HEADERS, HTX_START_LINE, LogRecord
+from workers.counting import (
+    BYTES_IN,
+    BYTES_OUT,
+    REQUESTS,
+    SESSIONS,
+    T_CONNECT,
+    T_COUNT,
+    T_DATA,
+    T_QUEUE,
+    T_TOTAL,
+    hrsp_slot,
+)
 from workers.http import policy
 from workers.http.heads import fields_size, raw_message_size
-from workers.runtime import (
-    C_BYTES_IN,
-    C_BYTES_OUT,
-    C_CLI_ABORTS,
-    C_DENIED,
-    C_DENIED_RESP,
-    C_HRSP_1XX,
-    C_HRSP_OTHER,
-    C_REQUESTS,
-    C_SESSIONS,
-    C_SRV_ABORTS,
-)
+from workers.runtime import C_CLI_ABORTS, C_DENIED, C_DENIED_RESP, C_SRV_ABORTS
 
 if TYPE_CHECKING:
     from workers.http.exchange import Exchange
@@ -47,40 +48,44 @@ def ms_between(start: float, end: float) -> int:
 
 
 def account(conn: H1Connection, ex: Exchange) -> None:
-    """Count the finished exchange (once, before its log line)."""
+    """Count the finished exchange (once, before its log line), in the tallies
+    workers/counting.py publishes once a second."""
     status = ex.status
-    klass = status // 100
-    hrsp = C_HRSP_1XX + klass - 1 if 1 <= klass <= 5 else C_HRSP_OTHER
+    slot = hrsp_slot(status)
     wire_in = conn.received - conn.received_done
-    frontend = conn.frontend
-    counters, base = frontend.counters, frontend.counter_base
+    bytes_out = ex.bytes_out
+    tally = conn.frontend.tally
     if status > 0:
-        counters[base + hrsp] += 1
-    counters[base + C_BYTES_IN] += wire_in
-    counters[base + C_BYTES_OUT] += ex.bytes_out
-    backend, server = ex.backend, ex.server
-    if backend is not None:
-        base = backend.counter_base
-        if status > 0:
-            counters[base + hrsp] += 1
-        counters[base + C_REQUESTS] += 1
-        counters[base + C_SESSIONS] += 1  # a stream per request, as HAProxy's
-        counters[base + C_BYTES_IN] += wire_in
-        counters[base + C_BYTES_OUT] += ex.bytes_out
-    if server is not None and ex.sent_at >= 0:
-        base = server.counter_base
+        tally[slot] += 1
+    tally[BYTES_IN] += wire_in
+    tally[BYTES_OUT] += bytes_out
+    server = ex.server
+    if server is not None and ex.sent_at >= 0:  # the backend's share comes from its servers' tallies
+        tally = server.tally
+        tally[SESSIONS] += 1
+        tally[BYTES_IN] += wire_in
+        tally[BYTES_OUT] += bytes_out
         if ex.response_at >= 0:  # the server answered (HAProxy counts its responses only)
-            counters[base + hrsp] += 1
-            counters[base + C_REQUESTS] += 1
-            # the time averages (qtime ctime rtime ttime) and lastsess are flushed once a second
-            server.t_count += 1
-            server.t_queue += ex.t_queue if ex.t_queue > 0 else 0
-            server.t_connect += ex.t_connect
-            server.t_data += int((ex.response_at - ex.sent_at) * 1000)
-            server.t_total += int((conn.loop.now - ex.begin) * 1000)
-        counters[base + C_SESSIONS] += 1
-        counters[base + C_BYTES_IN] += wire_in
-        counters[base + C_BYTES_OUT] += ex.bytes_out
+            tally[REQUESTS] += 1
+            tally[slot] += 1
+            tally[T_COUNT] += 1
+            if ex.t_queue > 0:
+                tally[T_QUEUE] += ex.t_queue
+            tally[T_CONNECT] += ex.t_connect
+            tally[T_DATA] += int((ex.response_at - ex.sent_at) * 1000)
+            tally[T_TOTAL] += int((conn.loop.now - ex.begin) * 1000)
+        elif status > 0 and ex.backend is not None:  # lb answered for it (502, 504...)
+            tally = ex.backend.tally
+            tally[REQUESTS] += 1
+            tally[slot] += 1
+    elif ex.backend is not None:  # no server was reached: the backend alone
+        tally = ex.backend.tally
+        tally[SESSIONS] += 1
+        tally[BYTES_IN] += wire_in
+        tally[BYTES_OUT] += bytes_out
+        if status > 0:
+            tally[REQUESTS] += 1
+            tally[slot] += 1
     term = ex.term
     if term[1] == "D" or ex.local_reply:
         count_outcome(conn, ex, term)

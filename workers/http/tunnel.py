@@ -15,7 +15,7 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING
 
-from workers.http.deadlines import Phase
+from workers.http.deadlines import TUNNEL
 
 if TYPE_CHECKING:
     from workers.http.exchange import Exchange
@@ -41,7 +41,7 @@ class Tunnel:
         timeouts = self.ex.backend.timeouts
         client_timeout = self.client.frontend.timeouts.client
         timeout = timeouts.tunnel or min(filter(None, (timeouts.server, client_timeout)), default=0)
-        self.client.deadline.enter(Phase.TUNNEL, self.client.loop.now, timeout)
+        self.client.deadline.enter(TUNNEL, self.client.loop.now, timeout)
         self.client.refresh_interest()
 
     def from_client(self, data: bytes) -> None:
