@@ -31,7 +31,7 @@ HIGH_WATER = 65536
 
 
 class OutBuffer:
-    __slots__ = ("sock", "chunks", "size", "corked", "above_high", "on_level")
+    __slots__ = ("above_high", "chunks", "corked", "on_level", "size", "sock")
 
     def __init__(self, sock: socket.socket, on_level: Callable[[bool], None] | None = None) -> None:
         self.sock = sock

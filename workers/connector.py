@@ -29,7 +29,12 @@ from __future__ import annotations
 import errno
 import selectors
 import socket
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+try:
+    import cython
+except ImportError:  # plain Python without Cython installed
+    from lb.engine import NoCython as cython
 
 from lb.balance.base import QUEUE
 from workers.proxy_protocol import header_for
@@ -52,29 +57,41 @@ TURNAROUND_MAX = 1.0  # HAProxy waits min(timeout connect, 1s) before retrying t
 EVENT_WRITE = selectors.EVENT_WRITE
 
 
-class ConnectorOwner(Protocol):
-    def reuse_connection(self, server: ServerRuntime) -> bool: ...
-    def on_connected(self, sock: socket.socket | None, server: ServerRuntime) -> None: ...
-    def on_connect_failed(self, term: str) -> None: ...
-    def internal_error(self) -> None: ...
+class ConnectorOwner:
+    """What a Connector calls: the stream (tcp) or the exchange (http) it serves.
+    A base class rather than a Protocol so that compiled code calls it directly."""
+
+    def reuse_connection(self, server: ServerRuntime) -> bool:
+        raise NotImplementedError
+
+    def on_connected(self, sock: socket.socket | None, server: ServerRuntime) -> None:
+        raise NotImplementedError
+
+    def on_connect_failed(self, term: str) -> None:
+        raise NotImplementedError
+
+    def internal_error(self) -> None:
+        raise NotImplementedError
 
 
 class Connector:
-    # Defaults on the class: a Connector is made per request in mode http, and
-    # most requests reuse a connection, so most of these are never written.
-    server: ServerRuntime | None = None
-    sock: socket.socket | None = None
-    retries_done = 0
-    redispatched = False
-    queued_at = -1.0
-    queue: Any = None  # the deque this Connector waits in
-    t_queue = -1
-    connect_started = -1.0
-    t_connect = -1
-    timer: Timer | None = None
-    expiry: Timer | None = None
-    done = False
-    holding: ServerRuntime | None = None  # the server whose in-flight count we took, not handed over yet
+    if not cython.compiled:
+        # Defaults on the class: a Connector is made per request in mode http and most
+        # requests reuse a connection, so most of these are never written.  (Compiled,
+        # the attributes start at 0/None/False and __init__ sets the others.)
+        server: ServerRuntime | None = None
+        sock: socket.socket | None = None
+        retries_done = 0
+        redispatched = False
+        queued_at = -1.0
+        queue: Any = None  # the deque this Connector waits in
+        t_queue = -1
+        connect_started = -1.0
+        t_connect = -1
+        timer: Timer | None = None
+        expiry: Timer | None = None
+        done = False
+        holding: ServerRuntime | None = None  # the server whose in-flight count we took, not handed over yet
 
     def __init__(self, loop: EventLoop, backend: BackendRuntime, owner: ConnectorOwner, key: Any,
                  proxy_addresses: tuple[Any, Any] = (None, None), dst_port: int = 0,
@@ -87,6 +104,9 @@ class Connector:
         self.dst_port = dst_port
         self.forced = forced  # persistence (cookie) chose this server
         self.retries_left = backend.retries
+        if cython.compiled:
+            self.queued_at = self.connect_started = -1.0
+            self.t_queue = self.t_connect = -1
 
     # -- choosing a server -------------------------------------------------
 

@@ -33,7 +33,7 @@ def print_error(owner: Any, exc: BaseException) -> None:
 
 
 class Timer:
-    __slots__ = ("when", "callback", "args", "cancelled")
+    __slots__ = ("args", "callback", "cancelled", "when")
 
     def __init__(self, when: float, callback: Callable[..., Any], args: tuple) -> None:
         self.when = when
@@ -72,6 +72,12 @@ class EventLoop:
 
     def call_at(self, when: float, callback: Callable[..., Any], *args: Any) -> Timer:
         timer = Timer(when, callback, args)
+        heapq.heappush(self._timers, (when, next(self._sequence), timer))
+        return timer
+
+    def timer_at(self, when: float, callback: Callable[[], Any]) -> Timer:
+        """call_at() without arguments: the form compiled callers use (no *args)."""
+        timer = Timer(when, callback, ())
         heapq.heappush(self._timers, (when, next(self._sequence), timer))
         return timer
 

@@ -59,12 +59,13 @@ class Counted:
     counters: Any
     counter_base: int
     tally: list[int]
-    t_samples = 0  # samples already in the swrate time cells (qtime ... ttime)
+    t_samples: int  # samples already in the swrate time cells (qtime ... ttime)
 
     def bind_counters(self, shm: ShmTable, slot: int, obj: int) -> None:
         """Point at object `obj`'s row of counters in worker `slot`'s column."""
         self.counters = shm.counters
         self.counter_base = shm.counter_index(slot, obj, layout.COUNTERS[0])
+        self.t_samples = 0
 
     def count(self, counter: int, amount: int = 1) -> None:
         self.counters[self.counter_base + counter] += amount

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from lb.rules.txn import Txn
 from workers.buffer import WOULD_BLOCK, OutBuffer
-from workers.connector import Connector
+from workers.connector import Connector, ConnectorOwner
 from workers.counting import BYTES_IN, BYTES_OUT, SESSIONS, T_CONNECT, T_COUNT, T_QUEUE, T_TOTAL
 from workers.runtime import BackendRuntime, ServerRuntime
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 READ, WRITE = 1, 2
 
 
-class TcpSession:
+class TcpSession(ConnectorOwner):
     request = None  # what keyed balancing reads: mode tcp has no HTTP request
 
     def __init__(self, client: ClientConn) -> None:

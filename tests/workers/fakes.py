@@ -23,7 +23,7 @@ from workers.client import ClientConn
 from workers.http.h1 import H1Connection
 from workers.http.serverconn import ServerConn
 from workers.listener import Listener
-from workers.loop import Timer
+from workers.loop import EventLoop, Timer
 
 
 class FakeSocket:
@@ -75,10 +75,11 @@ class FakeSocket:
         return data
 
 
-class FakeLoop:
-    """Records interest and timers; `fire()` runs the timers due at a given time."""
+class FakeLoop(EventLoop):
+    """Records interest and timers; `advance()` moves the clock and runs the timers due."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.now = 1000.0
         self.interest: dict[Any, tuple[int, Callable[[int], None]]] = {}
         self.timers: list[tuple[float, int, Timer]] = []
@@ -97,6 +98,9 @@ class FakeLoop:
         timer = Timer(when, callback, args)
         heapq.heappush(self.timers, (when, next(self.sequence), timer))
         return timer
+
+    def timer_at(self, when: float, callback: Callable[[], Any]) -> Timer:
+        return self.call_at(when, callback)
 
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
         return self.call_at(self.now + delay, callback, *args)

@@ -42,7 +42,7 @@ class DeadlineOwner(Protocol):
 
 
 class Deadline:
-    __slots__ = ("loop", "owner", "phase", "due", "timeout", "timer", "client_io", "server_io")
+    __slots__ = ("client_io", "due", "loop", "owner", "phase", "server_io", "timeout", "timer")
 
     def __init__(self, loop: EventLoop, owner: DeadlineOwner) -> None:
         self.loop = loop
@@ -67,7 +67,7 @@ class Deadline:
         if timer is None or timer.when > due:
             if timer is not None:
                 timer.cancel()
-            self.timer = self.loop.call_at(due, self.fired)
+            self.timer = self.loop.timer_at(due, self.fired)
 
     def clear(self) -> None:
         """No phase: nothing can expire (the timer, if armed, fires for nothing)."""
@@ -86,12 +86,12 @@ class Deadline:
         if not due or self.phase == NONE:
             return
         if self.loop.now < due:  # moved later meanwhile
-            self.timer = self.loop.call_at(due, self.fired)
+            self.timer = self.loop.timer_at(due, self.fired)
             return
         later = self.owner.on_deadline(self.phase, due)
         if later:
             self.due = later
-            self.timer = self.loop.call_at(later, self.fired)
+            self.timer = self.loop.timer_at(later, self.fired)
 
     def idle_due(self, last_io: float) -> float:
         """When an inactivity phase expires given the last activity it watches."""

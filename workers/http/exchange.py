@@ -18,20 +18,30 @@ differs (this runs once per request).  Timer names follow HAProxy (§8.4).
 from __future__ import annotations
 
 import socket
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import httptools
+
+try:
+    import cython
+except ImportError:  # plain Python without Cython installed
+    from lb.engine import NoCython as cython
 
 from workers.connector import Connector
 from workers.http import heads, policy
 from workers.http.deadlines import Deadline, NONE, Phase, SERVER, SERVER_DATA, TUNNEL
-from workers.http.serverconn import ServerConn
+from workers.http.serverconn import ServerConn, ServerConnOwner
 from workers.http.tunnel import Tunnel
 from workers.runtime import C_RESP_ERRORS
 
 if TYPE_CHECKING:
     from lb.rules.message import Request, Response
+    from lb.rules.txn import ConnFacts
+    from workers.base import Worker
     from workers.buffer import OutBuffer
+    from workers.http.plan import FrontendPlan
+    from workers.loop import EventLoop
+    from workers.runtime import FrontendRuntime
     from lb.rules.txn import Txn
     from workers.http.policy import LocalReply
     from workers.runtime import BackendRuntime, ServerRuntime
@@ -42,92 +52,138 @@ class StopParsing(Exception):
     response itself: the parser must not deliver the rest of the packet."""
 
 
-class ClientSide(Protocol):
-    """What the exchange needs from the client protocol."""
+class ClientSide:
+    """What an exchange needs from the client protocol driving it (an HTTP/1
+    connection today, an HTTP/2 stream later): the connection's facts and
+    deadline, and the ways to answer.  A base class rather than a Protocol so
+    that compiled code calls it directly; the protocol sets the attributes."""
 
+    loop: EventLoop
+    worker: Worker
+    frontend: FrontendRuntime
+    facts: ConnFacts
+    plan: FrontendPlan
     deadline: Deadline
     out: OutBuffer  # corked by the exchange while it handles one server event
     conn: ServerConn | None  # the server connection kept between requests
+    closing: bool  # the connection closes after the response in progress
+    proxy_addresses: tuple[Any, Any]  # for send-proxy
+    accept_time: float
+    accept_date: float
 
-    def uncork(self) -> None: ...
-    def send_interim(self, ex: Exchange, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> None: ...
-    def send_response_head(self, ex: Exchange, version: str, reason: bytes) -> None: ...
-    def send_response_body(self, ex: Exchange, body: bytes) -> None: ...
-    def end_response(self, ex: Exchange) -> None: ...
-    def send_reply(self, ex: Exchange, reply: LocalReply) -> None: ...
-    def exchange_done(self, ex: Exchange) -> None: ...
-    def refresh_interest(self) -> None: ...
-    def take_server_conn(self, server: ServerRuntime) -> ServerConn | None: ...
-    def start_tunnel(self, tunnel: Tunnel) -> None: ...
+    def uncork(self) -> None:
+        raise NotImplementedError
+
+    def send_interim(self, ex: Exchange, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+        raise NotImplementedError
+
+    def send_response_head(self, ex: Exchange, version: str, reason: bytes) -> None:
+        raise NotImplementedError
+
+    def send_response_body(self, ex: Exchange, body: bytes) -> None:
+        raise NotImplementedError
+
+    def end_response(self, ex: Exchange) -> None:
+        raise NotImplementedError
+
+    def send_reply(self, ex: Exchange, reply: LocalReply) -> None:
+        raise NotImplementedError
+
+    def exchange_done(self, ex: Exchange) -> None:
+        raise NotImplementedError
+
+    def refresh_interest(self) -> None:
+        raise NotImplementedError
+
+    def take_server_conn(self, server: ServerRuntime) -> ServerConn | None:
+        raise NotImplementedError
+
+    def start_tunnel(self, tunnel: Tunnel) -> None:
+        raise NotImplementedError
+
+    def internal_error(self) -> None:
+        raise NotImplementedError
 
 
-class Exchange:
-    # request, as parsed
-    method = b""
-    url = b""
-    version = "1.1"
-    keep_alive = True  # what the client asked for (httptools' should_keep_alive)
-    upgrade = False
-    chunked = False  # the request body is chunked
-    complete = False  # the whole request has been received
-    body: list[bytes] | None = None  # wire-ready body not yet sent to the server
-    body_size = 0
-    bytes_in = 0  # request body bytes, chunk framing excluded
-    early_tunnel_data = b""  # client bytes after an Upgrade request
-    request: Request | None = None  # built on demand (rules, ACLs, keyed balance)
-    rules: Txn | None = None
-    trailers: list[tuple[bytes, bytes]] | None = None  # trailer fields of a chunked request
-    # routing
-    backend: BackendRuntime | None = None
-    server: ServerRuntime | None = None
-    persist: ServerRuntime | None = None  # the server a persistence cookie named
-    cookie_capture: tuple[str, int] | None = None  # `capture cookie` in effect
-    captured_cookie = "-"  # %CC
-    captured_set_cookie = "-"  # %CS
-    rt = 0  # %rt
-    unique_id = "-"  # %ID
-    connector: Connector | None = None
-    conn: ServerConn | None = None
-    tunnel: Tunnel | None = None
-    server_counted = False  # the server's in-flight count includes this exchange
-    retried = False
-    local_reply = False  # answered by lb itself (deny, redirect, return, errors)
-    started = False  # rules and routing have run
-    rejected = False  # refused by the H1 layer (bad request, timeout): logged as HAProxy's <BADREQ>
-    raw_in = 0  # bytes a refused request carried (HAProxy logs even these under dontlognull)
-    # response
-    response: Response | None = None  # built when response rules run
-    resp_headers: list[tuple[bytes, bytes]] | None = None  # raw response header tuples
-    resp_head_read = 0  # bytes read while the response head is incomplete (bounded)
-    head_fed = 0  # request bytes parsed while the head stayed incomplete (bounded)
-    reason = b""
-    status = -1
-    resp_chunked = False
-    resp_until_close = False
-    resp_no_body = False
-    resp_done = False
-    server_close = False  # the server closes after this response
-    close_after = False  # the client connection closes once this response is out
-    bytes_out = 0  # wire bytes sent to the client
-    resp_payload = 0  # response body bytes, chunk framing excluded
-    interim_size = 0  # HTX size of the 1xx responses relayed before the final one
-    resp_trailers: list[tuple[bytes, bytes]] | None = None
-    local_data = b""  # the reply lb sent itself, for its logged size
-    # timers (monotonic seconds; -1 = not reached) and log facts
-    headers_at = -1.0
-    sent_at = -1.0
-    response_at = -1.0
-    t_queue = -1
-    t_connect = -1
-    retries = 0
-    redispatched = False
-    term = "--"
+class Exchange(ServerConnOwner):
+    if not cython.compiled:
+        # The fields and their defaults, on the class: creating an exchange (once per
+        # request) then stores only what differs.  Compiled, the attributes are the
+        # .pxd's, starting at 0/None/False; __init__ sets the other defaults.
+        # request, as parsed
+        method = b""
+        url = b""
+        version = "1.1"
+        keep_alive = True  # what the client asked for (httptools' should_keep_alive)
+        upgrade = False
+        chunked = False  # the request body is chunked
+        complete = False  # the whole request has been received
+        body: list[bytes] | None = None  # wire-ready body not yet sent to the server
+        body_size = 0
+        bytes_in = 0  # request body bytes, chunk framing excluded
+        early_tunnel_data = b""  # client bytes after an Upgrade request
+        request: Request | None = None  # built on demand (rules, ACLs, keyed balance)
+        rules: Txn | None = None
+        trailers: list[tuple[bytes, bytes]] | None = None  # trailer fields of a chunked request
+        # routing
+        backend: BackendRuntime | None = None
+        server: ServerRuntime | None = None
+        persist: ServerRuntime | None = None  # the server a persistence cookie named
+        cookie_capture: tuple[str, int] | None = None  # `capture cookie` in effect
+        captured_cookie = "-"  # %CC
+        captured_set_cookie = "-"  # %CS
+        rt = 0  # %rt
+        unique_id = "-"  # %ID
+        connector: Connector | None = None
+        conn: ServerConn | None = None
+        tunnel: Tunnel | None = None
+        server_counted = False  # the server's in-flight count includes this exchange
+        retried = False
+        local_reply = False  # answered by lb itself (deny, redirect, return, errors)
+        started = False  # rules and routing have run
+        rejected = False  # refused by the H1 layer (bad request, timeout): logged as HAProxy's <BADREQ>
+        raw_in = 0  # bytes a refused request carried (HAProxy logs even these under dontlognull)
+        # response
+        response: Response | None = None  # built when response rules run
+        resp_headers: list[tuple[bytes, bytes]] | None = None  # raw response header tuples
+        resp_head_read = 0  # bytes read while the response head is incomplete (bounded)
+        head_fed = 0  # request bytes parsed while the head stayed incomplete (bounded)
+        reason = b""
+        status = -1
+        resp_chunked = False
+        resp_until_close = False
+        resp_no_body = False
+        resp_done = False
+        server_close = False  # the server closes after this response
+        close_after = False  # the client connection closes once this response is out
+        bytes_out = 0  # wire bytes sent to the client
+        resp_payload = 0  # response body bytes, chunk framing excluded
+        interim_size = 0  # HTX size of the 1xx responses relayed before the final one
+        resp_trailers: list[tuple[bytes, bytes]] | None = None
+        local_data = b""  # the reply lb sent itself, for its logged size
+        # timers (monotonic seconds; -1 = not reached) and log facts
+        headers_at = -1.0
+        sent_at = -1.0
+        response_at = -1.0
+        t_queue = -1
+        t_connect = -1
+        retries = 0
+        redispatched = False
+        term = "--"
 
     def __init__(self, client: Any, begin: float, idle_ms: int) -> None:
         self.client = client  # the ClientSide driving this exchange
         self.begin = begin  # monotonic time of the request's first byte (-1: none received)
         self.idle_ms = idle_ms
         self.raw_headers: list[tuple[bytes, bytes]] = []
+        if cython.compiled:
+            self.method = self.url = self.reason = self.early_tunnel_data = self.local_data = b""
+            self.version = "1.1"
+            self.keep_alive = True
+            self.captured_cookie = self.captured_set_cookie = self.unique_id = "-"
+            self.term = "--"
+            self.status = self.t_queue = self.t_connect = -1
+            self.headers_at = self.sent_at = self.response_at = -1.0
 
     @property
     def client_ip(self) -> str:

@@ -27,7 +27,7 @@ import httptools
 from workers.buffer import WOULD_BLOCK, OutBuffer
 from workers.http import h1end, heads
 from workers.http.deadlines import Deadline, KEEPALIVE, Phase, REQUEST
-from workers.http.exchange import Exchange
+from workers.http.exchange import ClientSide, Exchange
 from workers.http.log import account, log_exchange
 from workers.http.target import RequestRejected, check_request_head
 from workers.counting import REQUESTS
@@ -44,7 +44,7 @@ HIGH_WATER = 65536
 RECV_SIZE = 65536  # recv() of a fresh bytes object: cheaper than recv_into plus a copy
 
 
-class H1Connection:
+class H1Connection(ClientSide):
     def __init__(self, client: ClientConn) -> None:
         frontend = client.frontend
         assert frontend.plan is not None

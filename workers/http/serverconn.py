@@ -24,11 +24,12 @@ from __future__ import annotations
 import selectors
 import socket
 from itertools import chain
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import httptools
 
 from workers.buffer import WOULD_BLOCK, OutBuffer
+from workers.connector import ConnectorOwner
 from workers.runtime import ServerRuntime
 
 if TYPE_CHECKING:
@@ -47,17 +48,32 @@ class BadResponse(Exception):
     """Raised from a parser callback: the response head is refused (502, PH)."""
 
 
-class ServerConnOwner(Protocol):
+class ServerConnOwner(ConnectorOwner):
+    """What a ServerConn calls: the exchange using it (which also owns the
+    Connector that got it).  A base class so that compiled code calls it directly."""
+
     resp_head_read: int  # bytes read while the response head is incomplete
 
-    def on_server_data(self, data: bytes) -> None: ...
-    def on_server_eof(self) -> None: ...
-    def on_server_error(self) -> None: ...
-    def on_server_drained(self) -> None: ...
-    def resp_headers_complete(self) -> None: ...
-    def resp_body(self, body: bytes) -> None: ...
-    def resp_complete(self) -> None: ...
-    def internal_error(self) -> None: ...
+    def on_server_data(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def on_server_eof(self) -> None:
+        raise NotImplementedError
+
+    def on_server_error(self) -> None:
+        raise NotImplementedError
+
+    def on_server_drained(self) -> None:
+        raise NotImplementedError
+
+    def resp_headers_complete(self) -> None:
+        raise NotImplementedError
+
+    def resp_body(self, body: bytes) -> None:
+        raise NotImplementedError
+
+    def resp_complete(self) -> None:
+        raise NotImplementedError
 
 
 class ResponseEvents:
@@ -65,7 +81,7 @@ class ResponseEvents:
     and hands the parser's events to the connection's current owner (the parser
     is kept across the requests of a keep-alive connection, its owner changes)."""
 
-    __slots__ = ("owner", "reason", "headers", "limits")
+    __slots__ = ("headers", "limits", "owner", "reason")
 
     def __init__(self, owner: ServerConnOwner, limits: Limits) -> None:
         self.owner = owner

@@ -1,0 +1,36 @@
+# Cython declarations of workers/http/h1.py (the source stays the .py file).
+
+from workers.buffer cimport OutBuffer
+from workers.http.deadlines cimport Deadline
+from workers.http.exchange cimport ClientSide, Exchange
+from workers.http.serverconn cimport ServerConn
+from workers.loop cimport EventLoop
+from workers.runtime cimport FrontendRuntime, ServerRuntime
+
+
+cdef class H1Connection(ClientSide):
+    cdef public object client
+    cdef public object sock
+    cdef public bint ssl
+    cdef public object parser
+    cdef public object exchanges
+    cdef public Exchange parsing
+    cdef public object tunnel
+    cdef public bint eof
+    cdef public bint close_when_flushed
+    cdef public bint parse_error
+    cdef public int pending_error
+    cdef public long requests
+    cdef public long long received
+    cdef public long long received_done
+    cdef public double idle_since
+    cdef public Py_ssize_t head_size
+    cdef public bint closed
+
+    cpdef start(self)
+    cpdef parse(self, bytes data)
+    cpdef send(self, object data)
+    cpdef flush(self)
+    cpdef release_conn(self)
+    cpdef shutdown_write(self)
+    cpdef finish(self)
