@@ -32,6 +32,8 @@ COMPILED = (
     "workers/client.py",
     "workers/tcp.py",
     "workers/http/deadlines.py",
+    "workers/http/plan.py",
+    "workers/http/target.py",
     "workers/http/heads.py",
     "workers/http/exchange.py",
     "workers/http/h1.py",

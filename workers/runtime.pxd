@@ -1,5 +1,7 @@
 # Cython declarations of workers/runtime.py (the source stays the .py file).
 
+from workers.http.plan cimport BackendPlan, FrontendPlan
+
 cdef class Counted:
     cdef public unsigned long long[::1] counters
     cdef public Py_ssize_t counter_base
@@ -57,7 +59,7 @@ cdef class BackendRuntime(Counted):
     cdef public unsigned int[::1] bequeued
     cdef public Py_ssize_t bequeued_cell
     cdef public long active_streams
-    cdef public object plan
+    cdef public BackendPlan plan
 
     cpdef stream_assigned(self)
     cpdef stream_released(self)
@@ -87,7 +89,7 @@ cdef class FrontendRuntime(Counted):
     cdef public Py_ssize_t obj
     cdef public object shm
     cdef public long current
-    cdef public object plan
+    cdef public FrontendPlan plan
     cdef public dict listener_ids
 
     cpdef conn_opened(self)

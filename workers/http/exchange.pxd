@@ -3,6 +3,7 @@
 from workers.buffer cimport OutBuffer
 from workers.connector cimport Connector
 from workers.http.deadlines cimport Deadline
+from workers.http.plan cimport BackendPlan, FrontendPlan
 from workers.http.serverconn cimport ServerConn, ServerConnOwner
 from workers.loop cimport EventLoop
 from workers.runtime cimport BackendRuntime, FrontendRuntime, ServerRuntime
@@ -16,7 +17,7 @@ cdef class ClientSide:
     cdef public object worker
     cdef public FrontendRuntime frontend
     cdef public object facts
-    cdef public object plan
+    cdef public FrontendPlan plan
     cdef public Deadline deadline
     cdef public OutBuffer out
     cdef public ServerConn conn
@@ -35,6 +36,9 @@ cdef class ClientSide:
     cpdef refresh_interest(self)
     cpdef ServerConn take_server_conn(self, ServerRuntime server)
     cpdef start_tunnel(self, object tunnel)
+
+
+cimport cython
 
 
 cdef class Exchange(ServerConnOwner):
@@ -102,19 +106,26 @@ cdef class Exchange(ServerConnOwner):
     cdef public double begin
     cdef public long idle_ms
 
+    @cython.locals(client=ClientSide, backend=BackendRuntime)
     cpdef start(self)
     cpdef connect(self, BackendRuntime backend)
     cpdef request_body(self, bytes body)
     cpdef request_complete(self)
     cpdef push_body(self, bytes wire)
     cpdef send_pending_body(self, ServerConn conn)
+    @cython.locals(client=ClientSide, server=ServerRuntime, backend=BackendRuntime)
     cpdef send_request(self, ServerConn conn)
     cpdef bint retry_on_fresh_conn(self)
     cpdef bad_response(self)
     cpdef server_failed(self, int status, str term)
     cpdef drop_server_conn(self)
     cpdef release_server(self)
+    @cython.locals(backend=BackendRuntime)
     cpdef finish_response(self)
+    @cython.locals(client=ClientSide, conn=ServerConn)
+    cpdef on_server_data(self, bytes data)
+    @cython.locals(conn=ServerConn, client=ClientSide, backend=BackendRuntime, status=int)
+    cpdef resp_headers_complete(self)
     cpdef abort_response(self, str term)
     cpdef reply_local(self, object reply, bint close=*)
     cpdef send_error(self, int status, bint close=*)

@@ -362,7 +362,7 @@ class H1Connection(ClientSide):
         if ex.server_counted:
             ex.server_counted = False
             ex.server.drop_conn()  # type: ignore[union-attr]  # counted: it has a server
-        account(self, ex)
+        account(self.frontend, ex, self.received - self.received_done, self.loop.now)
         if self.frontend.logger is not None:
             log_exchange(self, ex)
         conn = ex.conn

@@ -88,7 +88,7 @@ def client_aborted(conn: H1Connection) -> None:
     ex.abandon()
     if conn.exchanges and conn.exchanges[0] is ex:
         conn.exchanges.popleft()
-    account(conn, ex)
+    account(conn.frontend, ex, conn.received - conn.received_done, conn.loop.now)
     if conn.frontend.logger is not None:
         log_exchange(conn, ex)
     conn.exchanges.clear()

@@ -27,9 +27,10 @@ NO_BODY_STATUS = (204, 304)
 HOP_BY_HOP = (b"connection",)
 HOP_BY_HOP_STR = ("connection",)
 LAST_CHUNK = b"0\r\n\r\n"
-# Response headers the head builder acts on: 1 connection, 2 transfer-encoding, 3 content-length.
-_RESPONSE_SPECIAL = {b"connection": 1, b"transfer-encoding": 2, b"content-length": 3}
 _STATUS_LINES: dict[tuple[str, int, bytes], bytes] = {}
+_last_line_key: tuple[str, int, bytes] = ("", 0, b"")
+_last_line = b""
+BLANKS = b" \t"
 
 
 class BadFraming(ValueError):
@@ -72,11 +73,16 @@ def request_head(conn: Any, ex: Exchange) -> bytes:
         return request.head_bytes()
     parts: list[bytes] = [ex.method, b" ", ex.url, b" HTTP/", ex.version.encode(), b"\r\n"]
     for name, value in ex.raw_headers:
-        lower = name.lower()
-        if lower not in HOP_BY_HOP:
-            parts += (lower, b": ", value, b"\r\n")
+        lower = bytes.lower(name)
+        if len(lower) != 10 or lower != b"connection":  # HOP_BY_HOP's only name
+            parts.append(lower)
+            parts.append(b": ")
+            parts.append(value)
+            parts.append(b"\r\n")
     if connection:
-        parts += (b"connection: ", connection, b"\r\n")
+        parts.append(b"connection: ")
+        parts.append(connection)
+        parts.append(b"\r\n")
     parts.append(b"\r\n")
     return b"".join(parts)
 
@@ -86,12 +92,16 @@ def request_head(conn: Any, ex: Exchange) -> bytes:
 
 def status_line(version: str, status: int, reason: bytes) -> bytes:
     """`HTTP/1.1 200 OK\\r\\n`, formatted once per distinct line (a server sends few)."""
+    global _last_line_key, _last_line
     key = (version, status, reason)
+    if key == _last_line_key:  # a tuple of an interned str, a small int and short bytes: cheap to compare
+        return _last_line
     line = _STATUS_LINES.get(key)
     if line is None:
         line = b"HTTP/%s %d %s\r\n" % (version.encode(), status, reason)
         if len(_STATUS_LINES) < 1024:  # bounded: reasons come from servers
             _STATUS_LINES[key] = line
+    _last_line_key, _last_line = key, line
     return line
 
 
@@ -103,26 +113,29 @@ def response_head(conn: Any, ex: Exchange, version: str, reason: bytes) -> bytes
     BadFraming (before anything is sent) for a transfer-coding other than chunked."""
     server_close = version == "1.0"
     has_length = False
-    line = _STATUS_LINES.get((version, ex.status, reason))
-    parts = [line if line is not None else status_line(version, ex.status, reason)]
-    special = _RESPONSE_SPECIAL
-    for name, value in ex.resp_headers or ():
-        lower = name.lower()
-        if lower not in special:
-            parts += (lower, b": ", value.rstrip(b" \t"), b"\r\n")
-            continue
-        kind = special[lower]
-        if kind == 1:
+    parts = [status_line(version, ex.status, reason)]
+    headers = ex.resp_headers
+    if headers is None:
+        headers = []
+    for name, value in headers:
+        lower = bytes.lower(name)  # the unbound form: a direct C call once compiled
+        size = len(lower)  # the three names the framing reads, told apart by length first
+        if size == 10 and lower == b"connection":
             token = value.strip().lower()
             server_close = token == b"close" or (server_close and token != b"keep-alive")
-        elif kind == 2:
+            continue
+        if size == 17 and lower == b"transfer-encoding":
             if value.strip().lower() != b"chunked":
                 raise BadFraming("transfer-coding other than chunked")  # HAProxy 2.6 answers 502
             ex.resp_chunked = not ex.resp_no_body
-            parts += (lower, b": ", value, b"\r\n")
-        else:
+        elif size == 14 and lower == b"content-length":
             has_length = True
-            parts += (lower, b": ", value, b"\r\n")
+        elif value and value[len(value) - 1] in BLANKS:  # HAProxy drops trailing blanks
+            value = value.rstrip(b" \t")
+        parts.append(lower)  # four appends beat `parts += (...)`, compiled and on CPython 3.11 alike
+        parts.append(b": ")
+        parts.append(value)
+        parts.append(b"\r\n")
     if has_length and ex.resp_chunked:  # both (parsed leniently): HAProxy drops Content-Length
         parts = without_content_length(parts)
     ex.server_close = server_close
@@ -147,7 +160,9 @@ def response_head(conn: Any, ex: Exchange, version: str, reason: bytes) -> bytes
             response.add_header("connection", connection.decode())
         return response.head_bytes()
     if connection:
-        parts += (b"connection: ", connection, b"\r\n")
+        parts.append(b"connection: ")
+        parts.append(connection)
+        parts.append(b"\r\n")
     parts.append(b"\r\n")
     return b"".join(parts)
 

@@ -38,6 +38,7 @@ from workers.runtime import C_CLI_ABORTS, C_DENIED, C_DENIED_RESP, C_SRV_ABORTS
 if TYPE_CHECKING:
     from workers.http.exchange import Exchange
     from workers.http.h1 import H1Connection
+    from workers.runtime import FrontendRuntime
 
 
 def ms_between(start: float, end: float) -> int:
@@ -47,14 +48,14 @@ def ms_between(start: float, end: float) -> int:
 # -- counters ------------------------------------------------------------------------------
 
 
-def account(conn: H1Connection, ex: Exchange) -> None:
+def account(frontend: FrontendRuntime, ex: Exchange, wire_in: int, now: float) -> None:
     """Count the finished exchange (once, before its log line), in the tallies
-    workers/counting.py publishes once a second."""
+    workers/counting.py publishes once a second; `wire_in` is what the client sent
+    for it, `now` the loop's time."""
     status = ex.status
     slot = hrsp_slot(status)
-    wire_in = conn.received - conn.received_done
     bytes_out = ex.bytes_out
-    tally = conn.frontend.tally
+    tally = frontend.tally
     if status > 0:
         tally[slot] += 1
     tally[BYTES_IN] += wire_in
@@ -73,7 +74,7 @@ def account(conn: H1Connection, ex: Exchange) -> None:
                 tally[T_QUEUE] += ex.t_queue
             tally[T_CONNECT] += ex.t_connect
             tally[T_DATA] += int((ex.response_at - ex.sent_at) * 1000)
-            tally[T_TOTAL] += int((conn.loop.now - ex.begin) * 1000)
+            tally[T_TOTAL] += int((now - ex.begin) * 1000)
         elif status > 0 and ex.backend is not None:  # lb answered for it (502, 504...)
             tally = ex.backend.tally
             tally[REQUESTS] += 1
@@ -88,10 +89,10 @@ def account(conn: H1Connection, ex: Exchange) -> None:
             tally[slot] += 1
     term = ex.term
     if term[1] == "D" or ex.local_reply:
-        count_outcome(conn, ex, term)
+        count_outcome(frontend, ex, term)
 
 
-def count_outcome(conn: H1Connection, ex: Exchange, term: str) -> None:
+def count_outcome(frontend: FrontendRuntime, ex: Exchange, term: str) -> None:
     """Aborts during the transfer and what rules denied (rarer: kept off the main path)."""
     if term[1] == "D":
         counter = C_CLI_ABORTS if term[0] in "Cc" else C_SRV_ABORTS if term[0] in "Ss" else -1
@@ -101,7 +102,7 @@ def count_outcome(conn: H1Connection, ex: Exchange, term: str) -> None:
         counter = C_DENIED if term == "PR" else C_DENIED_RESP if term == "PH" else -1
     if counter < 0:
         return
-    objects = [conn.frontend, ex.backend] + ([ex.server] if counter in (C_CLI_ABORTS, C_SRV_ABORTS, C_DENIED_RESP)
+    objects = [frontend, ex.backend] + ([ex.server] if counter in (C_CLI_ABORTS, C_SRV_ABORTS, C_DENIED_RESP)
                                              else [])  # fmt: skip
     for obj in objects:
         if obj is not None:

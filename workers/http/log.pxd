@@ -1,0 +1,11 @@
+# Cython declarations of workers/http/log.py (the source stays the .py file).
+
+cimport cython
+
+from workers.http.exchange cimport Exchange
+from workers.runtime cimport FrontendRuntime, ServerRuntime
+
+cpdef long ms_between(double start, double end)
+
+@cython.locals(status=int, slot=Py_ssize_t, bytes_out=cython.longlong, tally=list, server=ServerRuntime)
+cpdef account(FrontendRuntime frontend, Exchange ex, long long wire_in, double now)
