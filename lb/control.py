@@ -91,7 +91,9 @@ def run_master(paths: list[str], config: Config, listeners: ListenerSet, log_for
     set_proctitle("master")
     for diag in config.diagnostics:
         events.config_diagnostic(diag.severity, diag.message, str(diag.loc or ""))
-    events.get_logger().info("start", config=paths, pid=os.getpid(), workers=worker_count(config))
+    from lb.engine import engine
+
+    events.get_logger().info("start", config=paths, pid=os.getpid(), workers=worker_count(config), engine=engine())
     return Master(paths, config, listeners, ready).run()
 
 
