@@ -1,5 +1,7 @@
 # Cython declarations of workers/connector.py (the source stays the .py file).
 
+cimport cython
+
 from workers.loop cimport EventLoop, Timer
 from workers.runtime cimport BackendRuntime, ServerRuntime
 
@@ -34,6 +36,7 @@ cdef class Connector:
     cdef public bint done
     cdef public ServerRuntime holding
 
+    @cython.locals(backend=BackendRuntime, server=object)
     cpdef start(self)
     cpdef chosen(self, ServerRuntime server, bint balanced)
     cpdef no_server(self)

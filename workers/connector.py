@@ -129,9 +129,8 @@ class Connector:
             self.t_queue = 0
             server.take_conn()
             self.holding = server
-            counters = server.counters  # one array: the backend's row is in it too
-            counters[server.counter_base + C_LBTOT] += 1
-            counters[backend.counter_base + C_LBTOT] += 1
+            server.count(C_LBTOT)
+            backend.count(C_LBTOT)
             if self.owner.reuse_connection(server):
                 self.server = server
                 self.done = True
@@ -146,9 +145,8 @@ class Connector:
         server.take_conn()
         self.holding = server
         if balanced:
-            counters = server.counters  # one array: the backend's row is in it too
-            counters[server.counter_base + C_LBTOT] += 1
-            counters[self.backend.counter_base + C_LBTOT] += 1
+            server.count(C_LBTOT)
+            self.backend.count(C_LBTOT)
         if self.owner.reuse_connection(server):
             self.server = server
             self.done = True

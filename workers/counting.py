@@ -4,8 +4,8 @@ HAProxy's stats count every request several times over (its frontend,
 backend and server: responses by class, requests, sessions, bytes, time
 averages).  Written to shared memory one by one this costs more than the
 rest of a keep-alive request's bookkeeping, so the hot path adds to plain
-Python lists instead (`Tally`: a list index add is the cheapest write
-Python has), and `publish()` folds them into this worker's row of shared
+Python arrays instead (a tally per object: an index add is cheap in
+plain Python and a C add once compiled), and `publish()` folds them into this worker's row of shared
 memory on every heartbeat (lb.shm.layout: the worker is that row's only
 writer).  Readers therefore see counts at most a second old; rare events
 (errors, aborts, denials, retries) are still written at once.
@@ -18,6 +18,7 @@ the backend directly.
 
 from __future__ import annotations
 
+import array
 from typing import TYPE_CHECKING
 
 from lb.shm import layout
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 REQUESTS, HRSP, HRSP_OTHER, SESSIONS, BYTES_IN, BYTES_OUT = 0, 1, 6, 7, 8, 9
 T_COUNT, T_QUEUE, T_CONNECT, T_DATA, T_TOTAL = 10, 11, 12, 13, 14
 TALLY_SIZE = 15
+ZEROS = array.array("q", bytes(8 * TALLY_SIZE))
 
 # shm counter of each tally slot published as a plain sum
 SUMMED = tuple((slot, layout.COUNTER[name]) for slot, name in (
@@ -42,8 +44,9 @@ TIMES = tuple((slot, layout.COUNTER[name]) for slot, name in (
 C_LAST_SESSION = layout.COUNTER["last_session"]
 
 
-def new_tally() -> list[int]:
-    return [0] * TALLY_SIZE
+def new_tally() -> array.array[int]:
+    """A tally: signed 64-bit counters (an array, so that compiled code adds in C)."""
+    return array.array("q", bytes(8 * TALLY_SIZE))
 
 
 def hrsp_slot(status: int) -> int:
@@ -64,7 +67,7 @@ def publish(runtime: Runtime, now: int) -> None:
         fold(backend, backend.tally, now)
 
 
-def fold(obj: Counted, tally: list[int], now: int, reset: bool = True) -> None:
+def fold(obj: Counted, tally: array.array[int], now: int, reset: bool = True) -> None:
     if not any(tally):
         return
     counters, base = obj.counters, obj.counter_base
@@ -80,7 +83,7 @@ def fold(obj: Counted, tally: list[int], now: int, reset: bool = True) -> None:
     if tally[SESSIONS]:
         counters[base + C_LAST_SESSION] = now
     if reset:
-        tally[:] = [0] * TALLY_SIZE
+        tally[:] = ZEROS
 
 
 def swrate_add_many(total: int, samples_before: int, count: int, values_sum: int) -> int:

@@ -1,11 +1,12 @@
 # Cython declarations of workers/runtime.py (the source stays the .py file).
 
+from lb.balance.base cimport Balancer
 from workers.http.plan cimport BackendPlan, FrontendPlan
 
 cdef class Counted:
     cdef public unsigned long long[::1] counters
     cdef public Py_ssize_t counter_base
-    cdef public list tally
+    cdef public long long[::1] tally
     cdef public long long t_samples
 
     cpdef count(self, Py_ssize_t counter, long long amount=*)
@@ -51,7 +52,7 @@ cdef class BackendRuntime(Counted):
     cdef public bint keepalive
     cdef public list servers
     cdef public dict by_name
-    cdef public object balancer
+    cdef public Balancer balancer
     cdef public object queue
     cdef public object shm
     cdef public unsigned int[::1] beconn

@@ -13,6 +13,7 @@ whether it carries an HTTP request or only the connection's facts.
 
 from __future__ import annotations
 
+import array
 import collections
 import time
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,7 @@ class Counted:
 
     counters: Any
     counter_base: int
-    tally: list[int]
+    tally: array.array[int]  # workers/counting.py
     t_samples: int  # samples already in the swrate time cells (qtime ... ttime)
 
     def bind_counters(self, shm: ShmTable, slot: int, obj: int) -> None:

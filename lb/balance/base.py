@@ -63,7 +63,8 @@ class Balancer:
         self._all = [(s, s.index) for s in servers]
         self.any_maxconn = any(s.maxconn for s in servers)
         self._versions = shm.versions
-        self._usable_key: tuple[int, int] = (-1, -1)
+        self._picks = shm.picks
+        self._health_seen = self._admin_seen = -1  # change counters the usable set was built at
         self._usable: list[Any] = []
 
     @classmethod
@@ -83,10 +84,10 @@ class Balancer:
         object is returned meanwhile (algorithms may cache on its identity)."""
         if exclude is None:
             versions = self._versions
-            key = (versions[HEALTH_VERSION], versions[ADMIN_VERSION])
-            if key != self._usable_key:
+            health, admin = versions[HEALTH_VERSION], versions[ADMIN_VERSION]
+            if health != self._health_seen or admin != self._admin_seen:
                 self._usable = self.compute_usable(None)
-                self._usable_key = key
+                self._health_seen, self._admin_seen = health, admin
             return self._usable
         return self.compute_usable(exclude)
 
@@ -107,8 +108,10 @@ class Balancer:
 
     def count_pick(self) -> int:
         """Record one pick in this worker's column; return the shared position before it."""
-        position = sum(self._picks_column)
-        self.shm.picks[self._pick_cell] += 1
+        position = 0
+        for picks in self._picks_column:  # one cell per worker: a loop is as quick as sum(), and compiles
+            position += picks
+        self._picks[self._pick_cell] += 1
         return position
 
     # -- the algorithm -------------------------------------------------------

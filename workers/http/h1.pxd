@@ -4,6 +4,7 @@ from workers.buffer cimport OutBuffer
 from workers.http.deadlines cimport Deadline
 from workers.http.exchange cimport ClientSide, Exchange
 from workers.http.log cimport account
+from workers.http.target cimport check_request_head
 from workers.http.serverconn cimport ServerConn
 from workers.loop cimport EventLoop
 from workers.runtime cimport FrontendRuntime, ServerRuntime

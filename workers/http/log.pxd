@@ -7,5 +7,5 @@ from workers.runtime cimport FrontendRuntime, ServerRuntime
 
 cpdef long ms_between(double start, double end)
 
-@cython.locals(status=int, slot=Py_ssize_t, bytes_out=cython.longlong, tally=list, server=ServerRuntime)
+@cython.locals(status=int, slot=Py_ssize_t, bytes_out=cython.longlong, tally=cython.longlong[::1], server=ServerRuntime)
 cpdef account(FrontendRuntime frontend, Exchange ex, long long wire_in, double now)
