@@ -31,6 +31,7 @@ _STATUS_LINES: dict[tuple[str, int, bytes], bytes] = {}
 _last_line_key: tuple[str, int, bytes] = ("", 0, b"")
 _last_line = b""
 BLANKS = b" \t"
+_lower = bytes.lower
 
 
 class BadFraming(ValueError):
@@ -73,7 +74,7 @@ def request_head(conn: Any, ex: Exchange) -> bytes:
         return request.head_bytes()
     parts: list[bytes] = [ex.method, b" ", ex.url, b" HTTP/", ex.version.encode(), b"\r\n"]
     for name, value in ex.raw_headers:
-        lower = bytes.lower(name)
+        lower = _lower(name)
         if len(lower) != 10 or lower != b"connection":  # HOP_BY_HOP's only name
             parts.append(lower)
             parts.append(b": ")
@@ -118,7 +119,7 @@ def response_head(conn: Any, ex: Exchange, version: str, reason: bytes) -> bytes
     if headers is None:
         headers = []
     for name, value in headers:
-        lower = bytes.lower(name)  # the unbound form: a direct C call once compiled
+        lower = _lower(name)  # the method itself, kept: no lookup per header
         size = len(lower)  # the three names the framing reads, told apart by length first
         if size == 10 and lower == b"connection":
             token = value.strip().lower()
