@@ -140,9 +140,12 @@ class Worker:
                 self.runtime.frontends[name].logger = logger
 
     def heartbeat(self) -> None:
+        """Once a second: prove the worker alive, publish its counters.  Re-armed
+        first, so that a failure in the work (reported by the loop) cannot stop
+        the heartbeat and get the worker killed as hung."""
+        self.loop.call_later(HEARTBEAT_EVERY, self.heartbeat)
         self.shm.heartbeat(self.slot)
         self.runtime.publish_counters()
-        self.loop.call_later(HEARTBEAT_EVERY, self.heartbeat)
 
     # -- errors ----------------------------------------------------------------
 

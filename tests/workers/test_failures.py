@@ -218,3 +218,12 @@ def test_no_descriptor_for_a_server_socket_answers_503_rc(http_worker: InProcess
     assert http_response(http_worker).startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
     assert records == ["RC"]
     settled(http_worker)
+
+
+def test_a_failing_heartbeat_keeps_beating(http_worker: InProcessWorker, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("workers.runtime.Runtime.publish_counters", boom)
+    with pytest.raises(Boom):
+        http_worker.worker.heartbeat()  # raises after re-arming: the loop would report it
+    monkeypatch.undo()
+    armed = [t for _when, _n, t in http_worker.worker.loop._timers if t.callback == http_worker.worker.heartbeat]
+    assert armed and not armed[0].cancelled
