@@ -93,7 +93,7 @@ def run_master(paths: list[str], config: Config, listeners: ListenerSet, log_for
         events.config_diagnostic(diag.severity, diag.message, str(diag.loc or ""))
     from lb.engine import engine
 
-    events.get_logger().info("start", config=paths, pid=os.getpid(), workers=worker_count(config), engine=engine())
+    events.get_logger().info("start", config=paths, pid=os.getpid(), engine=engine(), workers=worker_count(config))
     return Master(paths, config, listeners, ready).run()
 
 

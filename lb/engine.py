@@ -40,6 +40,7 @@ COMPILED = (
     "workers/http/h1end.py",
     "workers/http/serverconn.py",
     "workers/http/log.py",
+    "lb/logs/record.py",
     "lb/balance/base.py",
     "lb/balance/roundrobin.py",
     "lb/balance/leastconn.py",

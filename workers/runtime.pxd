@@ -3,6 +3,13 @@
 from lb.balance.base cimport Balancer
 from workers.http.plan cimport BackendPlan, FrontendPlan
 
+cimport cython
+
+
+@cython.locals(total=cython.longlong, cell=cython.uint)
+cpdef long long column_sum(unsigned int[:] column)
+
+
 cdef class Counted:
     cdef public unsigned long long[::1] counters
     cdef public Py_ssize_t counter_base
@@ -65,6 +72,7 @@ cdef class BackendRuntime(Counted):
     cpdef stream_assigned(self)
     cpdef stream_released(self)
     cpdef queue_changed(self)
+    @cython.locals(total=cython.longlong, server=ServerRuntime)
     cpdef long current_conns(self)
     cpdef on_slot_freed(self, ServerRuntime server)
 

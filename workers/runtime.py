@@ -53,6 +53,15 @@ C_INTERNAL_ERRORS = layout.COUNTER["internal_errors"]
 C_INTERCEPTED = layout.COUNTER["intercepted"]
 
 
+def column_sum(column: memoryview) -> int:
+    """The sum of a column of shared memory: one cell per worker slot (a loop,
+    as quick as sum() for a few slots, and one that compiles)."""
+    total = 0
+    for cell in column:
+        total += cell
+    return total
+
+
 class Counted:
     """Something with a row of counters in this worker's shm column, and a tally
     of what its requests add to them, published once a second (workers/counting.py)."""
@@ -109,11 +118,11 @@ class ServerRuntime(Counted):
         self.backend.on_slot_freed(self)
 
     def current_conns(self) -> int:
-        return sum(self.conns_column)
+        return column_sum(self.conns_column)
 
     def has_room(self) -> bool:
         """Below maxconn, counting every worker's streams."""
-        return not self.maxconn or sum(self.conns_column) < self.maxconn
+        return not self.maxconn or column_sum(self.conns_column) < self.maxconn
 
     def queue_changed(self) -> None:
         length = self.queued[self.conns_cell] = len(self.queue)
@@ -162,7 +171,10 @@ class BackendRuntime(Counted):
 
     def current_conns(self) -> int:
         """Streams on the backend's servers (all workers) plus this worker's queue (%bc)."""
-        return sum([sum(server.conns_column) for server in self.servers]) + len(self.queue)
+        total = len(self.queue)
+        for server in self.servers:
+            total += column_sum(server.conns_column)
+        return total
 
     def on_slot_freed(self, server: ServerRuntime) -> None:
         """A stream of this worker on `server` ended: serve that server's queue
@@ -214,7 +226,7 @@ class FrontendRuntime(Counted):
         self.feconn[self.feconn_cell] = self.current
 
     def total_conns(self) -> int:
-        return sum(self.feconn_column)
+        return column_sum(self.feconn_column)
 
     def route(self, txn: Txn) -> BackendRuntime | None:
         """The backend for this stream or request: first matching use_backend, else

@@ -17,4 +17,5 @@ cpdef bytes status_line(str version, int status, bytes reason)
 cpdef bytes response_head(object conn, Exchange ex, str version, bytes reason)
 
 cpdef bytes interim_head(int status, bytes reason, list headers)
+@cython.locals(size=cython.longlong, name=bytes, value=bytes)
 cpdef long long fields_size(list fields)

@@ -192,12 +192,11 @@ def interim_head(status: int, reason: bytes, headers: list[tuple[bytes, bytes]])
 def fields_size(fields: list[tuple[bytes, bytes]]) -> int:
     """HTX size of header fields: names plus values, Connection headers left out.
 
-    Runs once per logged request: the lengths are summed in C, and only the
-    rare Connection header is looked at in Python."""
-    size = sum(map(len, chain.from_iterable(fields)))
+    Runs once per logged request (a loop that compiles)."""
+    size = 0
     for name, value in fields:
-        if len(name) == 10 and name.lower() == b"connection":  # HOP_BY_HOP's only name
-            size -= len(name) + len(value)
+        if len(name) != 10 or name.lower() != b"connection":  # HOP_BY_HOP's only name
+            size += len(name) + len(value)
     return size
 
 
