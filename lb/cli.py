@@ -13,6 +13,7 @@ import click
 
 from lb import __version__
 from lb.cli_base import LbctlGroup, exit_codes
+from lb.errors import LbError
 
 
 @click.group(cls=LbctlGroup, context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "LB"})
@@ -125,3 +126,36 @@ def demo(duration: float | None, interval: float) -> None:
     from lb.demo import run
 
     sys.exit(run(duration, interval))
+
+
+@main.command(epilog=exit_codes(0, 1, 2, 4, 6, 7, c1="failure: the socket did not answer with statistics",
+                                c7="lb is not running (nothing listens on the stats socket)"))  # fmt: skip
+@click.option("-f", "--file", "files", multiple=True, metavar="FILE|DIR",
+              help="Configuration whose 'stats socket' to use (repeat: read in order).")
+@click.option("-S", "--socket", "address", default=None, metavar="ADDR",
+              help="Stats socket instead: a path, or ipv4@HOST:PORT (HAProxy's works too).")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="Seconds between refreshes.")
+def top(files: tuple[str, ...], address: str | None, interval: float) -> None:
+    """Live view of frontends, backends and servers; d/r/m drain, ready or maint the selected server."""
+    from lb.top import client
+    from lb.top.model import parse_stat
+
+    if bool(files) == bool(address):
+        raise click.UsageError("give either -f CONFIG or --socket ADDR.")
+    try:
+        address = address or client.stats_socket_of(list(files))
+        client.parse_address(address)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--socket'") from None
+    try:
+        parse_stat(client.query(address, "show stat"))
+    except ValueError as exc:
+        raise LbError(f"{address} did not answer 'show stat' with statistics ({exc})") from None
+    try:
+        from lb.top.app import TopApp
+    except ImportError as exc:
+        if exc.name not in ("textual", "rich") and not (exc.name or "").startswith(("textual.", "rich.")):
+            raise
+        raise LbError("lbctl top needs the textual library: pip install 'lb[top]' (or textual)") from None
+    TopApp(address, interval).run()
