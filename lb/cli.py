@@ -54,7 +54,8 @@ def start(files: tuple[str, ...], foreground: bool, log_format: str | None) -> N
 @FILES
 @PIDFILE
 @click.option("--now", is_flag=True, help="Stop immediately (SIGTERM) instead of gracefully (SIGUSR1).")
-@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the master to exit.")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds to wait for the master to exit.")
 def stop(files: tuple[str, ...], pidfile: str | None, now: bool, timeout: float) -> None:
     """Stop gracefully: listeners stop accepting, open connections finish."""
     from lb import control
@@ -65,7 +66,8 @@ def stop(files: tuple[str, ...], pidfile: str | None, now: bool, timeout: float)
 @main.command(epilog=exit_codes(0, 1, 2, 4, 6, 7, c1="failure: no new generation became active"))
 @FILES
 @PIDFILE
-@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the new generation.")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds to wait for the new generation.")
 def reload(files: tuple[str, ...], pidfile: str | None, timeout: float) -> None:
     """Validate the configuration, then start a new generation without dropping a connection."""
     from lb import control

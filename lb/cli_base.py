@@ -9,7 +9,9 @@ non-standalone and turns what can go wrong for a user into one line:
   LbError (lb's user-facing errors)            its exit_status
   OSError that nothing closer handled          exit 1 (4 when permission was refused)
   Ctrl-C                                       exit 130, as a shell reports SIGINT
-  output pipe closed (`lbctl logs | head`)     exit 141 (SIGPIPE), silently
+
+(click itself ends a command whose output pipe closed, `lbctl logs | head`,
+silently with status 1.)
 
 A bug in lb still shows its traceback: hiding it would hide the fix.
 The exit statuses of each command are listed in its `--help` by `exit_codes()`.
@@ -17,7 +19,6 @@ The exit statuses of each command are listed in its `--help` by `exit_codes()`.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -26,7 +27,6 @@ import click
 from lb.errors import EXIT_GENERIC, EXIT_PERMISSION, EXIT_USAGE, LbError
 
 EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141
 
 # The lines of the `Exit status:` epilogs, by code; commands pick theirs.
 STATUS_TEXT = {
@@ -73,9 +73,6 @@ class LbctlGroup(click.Group):
         except LbError as exc:
             error(str(exc))
             sys.exit(exc.exit_status)
-        except BrokenPipeError:
-            quiet_stdout()
-            sys.exit(EXIT_BROKEN_PIPE)
         except OSError as exc:
             error(describe_os_error(exc))
             sys.exit(EXIT_PERMISSION if isinstance(exc, PermissionError) else EXIT_GENERIC)
@@ -86,11 +83,3 @@ def describe_os_error(exc: OSError) -> str:
     """`/run/lb/lb.pid: No such file or directory` rather than `[Errno 2] ...`."""
     where = exc.filename if exc.filename is not None else ""
     return f"{where}: {exc.strerror}" if where and exc.strerror else str(exc.strerror or exc)
-
-
-def quiet_stdout() -> None:
-    """The reader of stdout went away: point stdout at /dev/null so that the
-    interpreter's final flush does not raise again."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)

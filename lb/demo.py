@@ -127,8 +127,8 @@ def run_in(workdir: str, duration: float | None, interval: float) -> int:
         notify_sock.bind(notify_path)
         try:
             # Own sessions: a terminal's Ctrl-C reaches the demo only, which stops them in order.
-            children.append(subprocess.Popen([sys.executable, "-c", f"from lb.demo import serve_apps; serve_apps({app_ports})"],
-                                             start_new_session=True))  # fmt: skip
+            apps = f"from lb.demo import serve_apps; serve_apps({app_ports})"
+            children.append(subprocess.Popen([sys.executable, "-c", apps], start_new_session=True))
             children.append(subprocess.Popen([sys.executable, "-m", "lb", "start", "--foreground", "-f", config_path,
                                               "--log-format", "console"], start_new_session=True,
                                              env=dict(os.environ, NOTIFY_SOCKET=notify_path)))  # fmt: skip

@@ -62,7 +62,7 @@ def parse_stat(text: str) -> list[StatRow]:
     header = lines[0][2:].split(",")
     rows = []
     for values in csv.reader(lines[1:]):
-        rows.append(StatRow(dict(zip(header, values))))
+        rows.append(StatRow(dict(zip(header, values, strict=False))))
     return rows
 
 

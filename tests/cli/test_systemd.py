@@ -59,7 +59,8 @@ def test_systemd_analyze_catches_a_bad_unit(tmp_path: Path) -> None:
     if analyze is None:
         pytest.skip("systemd-analyze is not installed (Debian package systemd)")
     unit = tmp_path / "lb.service"
-    unit.write_text(UNIT.read_text().replace("KillMode=mixed", "KilMode=mixed").replace("/usr/local/bin/lbctl", "/bin/true"))
+    text = UNIT.read_text().replace("KillMode=mixed", "KilMode=mixed")
+    unit.write_text(text.replace("/usr/local/bin/lbctl", "/bin/true"))
     result = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60)
     assert "Unknown key 'KilMode'" in result.stderr
 

@@ -26,7 +26,8 @@ HEADER = ("# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ere
 ROWS = [
     "fe,FRONTEND,,,0,1,9985,1,82,522,0,0,0,,,,,OPEN,,,,,,,,,1,2,0,,,,0,1,0,1,,,,0,1,0,0,0,0,,1,1,1,,,0,0,0,0,,,",
     "be,a,0,0,0,1,,10,82,522,,0,,0,0,0,0,DRAIN,1,1,0,0,0,27,0,,1,3,1,,1,,2,1,,1,L7OK,200,2,0,1,0,0,0,0,,,,1,0,0,,,,,0,,",
-    "be,b,0,0,0,0,,0,0,0,,0,,3,0,0,0,DOWN,1,1,0,1,1,28,1,,1,3,2,,0,,2,0,,0,L4CON,,0,0,0,0,0,0,0,,,,0,0,0,,,,,-1,Connection refused,",
+    "be,b,0,0,0,0,,0,0,0,,0,,3,0,0,0,DOWN,1,1,0,1,1,28,1,,1,3,2,,0,,2,0,,0,L4CON,,0,0,0,0,0,0,0,,,,0,0,0,,,,,-1,"
+    "Connection refused,",
     "be,BACKEND,0,0,0,1,999,10,82,522,0,0,,3,0,0,0,UP,1,1,0,,0,1,0,,1,3,0,,1,,1,1,,1,,,,0,1,0,0,7,0,,,,1,0,0,0,0,0,0,0,,",
 ]  # fmt: skip
 CSV = HEADER + "\n".join(ROWS) + "\n\n"
@@ -73,8 +74,8 @@ def test_base_state(status: str, base: str) -> None:
 
 def test_transitions_name_what_changed_and_why() -> None:
     before = parse_stat(CSV)
-    after = parse_stat(CSV.replace(",DRAIN,", ",UP 1/3,").replace(",DOWN,1,1,0,1,1,28", ",MAINT,1,1,0,1,1,28")
-                       .replace("be,BACKEND,0,0,0,1,999,10,82,522,0,0,,3,0,0,0,UP", "be,BACKEND,0,0,0,1,999,10,82,522,0,0,,3,0,0,0,DOWN"))  # fmt: skip
+    text = CSV.replace(",DRAIN,", ",UP 1/3,").replace(",DOWN,1,1,0,1,1,28", ",MAINT,1,1,0,1,1,28")
+    after = parse_stat(text.replace(",3,0,0,0,UP,", ",3,0,0,0,DOWN,"))
     assert transitions(before, after) == [
         "be/a DRAIN -> UP (L7OK/200 in 2ms)",
         "be/b DOWN -> MAINT (L4CON Connection refused)",
