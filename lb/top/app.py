@@ -38,6 +38,7 @@ class TopApp(App[None]):
         Binding("m", "set_state('maint')", "Maint"),
         Binding("l", "toggle_listeners", "Listeners"),
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),  # as in top(1), not textual's copy
     ]
 
     def __init__(self, address: str, interval: float = 2.0, ask: Ask = client.query) -> None:

@@ -203,6 +203,8 @@ def test_a_missing_socket_is_an_error_line_not_a_crash(tmp_path: Path) -> None:
             await until(pilot, lambda: app.message.startswith("Error: cannot connect"), "the error line")
             await pilot.press("d")
             assert app.is_running
+            await pilot.press("ctrl+c")  # quits, as top(1) does
+            await until(pilot, lambda: not app.is_running, "the app to quit")
 
     run(scenario())
 
