@@ -9,9 +9,15 @@ lb's socket must be byte-compatible, so every test runs against each
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
+import pty
+import select
 import shutil
+import struct
 import subprocess
+import sys
+import termios
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +30,7 @@ import pytest
 from lb.top import client
 from lb.top.app import TopApp
 from lb.top.model import parse_stat
-from tests.support import LbProcess, free_port, wait_until
+from tests.support import REPO, LbProcess, free_port, wait_until
 
 HAPROXY = "/usr/sbin/haproxy"
 CONFIG = """\
@@ -213,3 +219,32 @@ def test_haproxy_is_there_for_ci() -> None:
     """.ci/run installs haproxy: without it the tests above would skip silently."""
     if os.environ.get("CI"):
         assert shutil.which("haproxy") or os.access(HAPROXY, os.X_OK)
+
+
+def test_lbctl_top_runs_in_a_terminal_and_quits_on_q(target: dict[str, Any]) -> None:
+    """The real command in a pseudo-terminal: the screen shows the servers, `q` ends it with status 0."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "lb", "top", "--socket", target["sock"], "--interval", "0.3"],
+                            stdin=slave, stdout=slave, stderr=slave, cwd=REPO, start_new_session=True,
+                            env=dict(os.environ, TERM="xterm-256color", PYTHONPATH=str(REPO)))  # fmt: skip
+    os.close(slave)
+    screen = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"L7OK/200" not in screen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                screen += os.read(master, 65536)
+        assert b"L7OK/200" in screen and b"be backend" in screen
+        os.write(master, b"q")
+        while proc.poll() is None and time.monotonic() < deadline:  # keep draining: textual writes on exit
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    break
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
