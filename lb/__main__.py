@@ -2,4 +2,4 @@
 
 from lb.cli import main
 
-main()
+main(prog_name="lbctl")

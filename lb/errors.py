@@ -9,6 +9,7 @@ EXIT_OK = 0
 EXIT_GENERIC = 1
 EXIT_USAGE = 2
 EXIT_BOOT_ERROR = 3
+EXIT_PERMISSION = 4  # LSB: "user had insufficient privilege"
 EXIT_CONFIG_ERROR = 6
 EXIT_NOT_RUNNING = 7
 
@@ -31,6 +32,16 @@ class ConfigError(LbError):
 
 class NotRunning(LbError):
     exit_status = EXIT_NOT_RUNNING
+
+
+def os_failure(exc: OSError, what: str) -> LbError:
+    """An OSError met on `what` (a file, an address) as a user-facing error:
+    `cannot open log file '/x': No such file or directory`, exit 4 when the
+    system refused for lack of privilege, else 1."""
+    error = LbError(f"{what}: {exc.strerror or exc}")
+    if isinstance(exc, PermissionError):
+        error.exit_status = EXIT_PERMISSION
+    return error
 
 
 class HaltServer(BaseException):

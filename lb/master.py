@@ -26,6 +26,7 @@ from lb.errors import EXIT_BOOT_ERROR, HaltServer
 from lb.generation import ACTIVE, STARTING, STOPPING, Generation, worker_count
 from lb.listeners import ListenerSet
 from lb.logs import events
+from lb.sdnotify import ReadinessNotifier
 from lb.util import set_proctitle
 
 SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGCHLD)
@@ -49,6 +50,7 @@ class Master:
         self.stopping = False
         self.log = events.get_logger(role="master")
         self.respawn_at: dict[tuple[int, int], float] = {}
+        self.readiness = ReadinessNotifier()  # systemd Type=notify (lb.sdnotify)
 
     # -- life cycle ------------------------------------------------------------
 
@@ -65,6 +67,7 @@ class Master:
                 self.dispatch_signals()
                 self.reap()
                 self.supervise()
+                self.readiness.update(self.generations, self.stopping)
                 if self.stopping and not self.generations:
                     return 0
         except HaltServer as halt:

@@ -9,7 +9,8 @@ Every line has HAProxy's shape, byte for byte:
 The level is padded to 10 columns; the location takes one of HAProxy's four
 forms (Diagnostic.form).  `run_check` is `lbctl check`: it loads the files,
 prints every diagnostic on stderr, the verdict on stdout, and returns the
-exit status (0 valid, 1 invalid, 2 valid but nothing to listen on).
+exit status (0 valid, 1 invalid, 2 valid but nothing to listen on); quiet,
+it prints nothing at all, as `haproxy -c -q`.
 """
 
 from __future__ import annotations
@@ -95,13 +96,14 @@ def run_check(
     config = load(paths)
     status, verdict_lines, extra = verdict(config)
     config.diagnostics.extend(extra)
-    for line in diagnostic_lines(config, pid, quiet=quiet, diag=diag):
+    if quiet:  # `haproxy -c -q`: nothing at all, only the exit status
+        return status
+    for line in diagnostic_lines(config, pid, diag=diag):
         err.write(line + "\n")
     err.flush()
-    if not quiet:
-        for line in verdict_lines:
-            out.write(line + "\n")
-        out.flush()
+    for line in verdict_lines:
+        out.write(line + "\n")
+    out.flush()
     return status
 
 

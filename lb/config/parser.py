@@ -23,6 +23,7 @@ from typing import Mapping
 
 from lb.config import registry
 from lb.config.cfgcond import BLOCK_DIRECTIVES, Blocks, message_directive
+from lb.config.files import expand_paths
 from lb.config.lexer import Line, LexError, lex
 from lb.config.model import (
     CAP_BACKEND,
@@ -71,12 +72,16 @@ class _State:
 
 
 def parse_files(paths: list[str], env: Mapping[str, str] | None = None) -> Config:
-    """Parse `paths` in order (like several `-f`) and run the post-parse steps."""
+    """Parse `paths` in order (like several `-f`; a directory stands for its
+    `*.cfg` files) and run the post-parse steps."""
     import lb.config.keywords  # noqa: F401  (registers every keyword module)
 
-    config = Config(files=list(paths))
+    files, unreadable = expand_paths(paths)
+    config = Config(files=files)
     state = _State(config)
-    for path in paths:
+    for message in unreadable:
+        state.diag("ALERT", message, None, LOC_HIDDEN)
+    for path in files:
         try:
             with open(path, encoding="utf-8", errors="surrogateescape") as fh:
                 text = fh.read()

@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from lb.config.types import parse_time, split_host_port
+from lb.config.types import address_family, parse_time, split_host_port
+from lb.errors import LbError, os_failure
 from lb.logs.reader import ParsedLine, parse_line, record_as_dict
 
 POLL_EVERY = 0.2  # seconds between two looks at a followed file
@@ -180,9 +181,19 @@ def read_stream(stream: TextIO) -> Iterator[str]:
     yield from stream
 
 
-def follow_file(path: str, follow: bool, poll: float = POLL_EVERY) -> Iterator[str]:
-    """The lines of `path`; with `follow`, then the lines appended, across rotation and truncation."""
-    handle = open(path, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115 (reopened on rotation)
+def open_log(path: str) -> TextIO:
+    """Open a log file for reading; an LbError (exit 1, 4 for permission) if it cannot be."""
+    if os.path.isdir(path):
+        raise LbError(f"cannot read log file '{path}': Is a directory")
+    try:
+        return open(path, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115 (reopened on rotation)
+    except OSError as exc:
+        raise os_failure(exc, f"cannot read log file '{path}'") from None
+
+
+def follow_file(handle: TextIO, path: str, follow: bool, poll: float = POLL_EVERY) -> Iterator[str]:
+    """The lines of `handle` (opened on `path`); with `follow`, then the lines
+    appended, across rotation and truncation."""
     try:
         partial = ""
         while True:
@@ -216,13 +227,34 @@ def _reopen_if_rotated(path: str, handle: Any) -> Any:
     return handle
 
 
-def listen_udp(address: str) -> Iterator[str]:
-    """Syslog datagrams received on `address` (`127.0.0.1:5514`, `[::1]:5514`), one line each."""
+def parse_listen(address: str) -> tuple[int, tuple[str, int]]:
+    """`127.0.0.1:5514`, `[::1]:5514`, `:5514` -> (family, sockaddr); ValueError otherwise."""
     host, port_text = split_host_port(address)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"invalid address '{address}' (expects ADDR:PORT with a port from 1 to 65535)")
+    host = host or "127.0.0.1"
+    try:
+        family = address_family(host)
+    except ValueError:
+        raise ValueError(f"invalid address '{address}' (expects an IPv4 or IPv6 address, not '{host}')") from None
+    return family, (host, int(port_text))
+
+
+def bind_udp(address: str) -> socket.socket:
+    """A UDP socket bound on `address`; an LbError if it cannot be had."""
+    family, sockaddr = parse_listen(address)
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
-        sock.bind((host or "127.0.0.1", int(port_text)))
+        sock.bind(sockaddr)
+    except OSError as exc:
+        sock.close()
+        raise os_failure(exc, f"cannot listen on {address}") from None
+    return sock
+
+
+def listen_udp(sock: socket.socket) -> Iterator[str]:
+    """Syslog datagrams received on `sock`, one line each."""
+    try:
         while True:
             data = sock.recv(65536)
             yield data.decode("utf-8", "surrogateescape").rstrip("\n")
@@ -231,10 +263,12 @@ def listen_udp(address: str) -> Iterator[str]:
 
 
 def open_source(options: Options, stdin: TextIO) -> Iterator[str]:
+    """The lines to read; the file is opened or the address bound right away,
+    so that a bad source is reported before anything is printed."""
     if options.listen:
-        return listen_udp(options.listen)
+        return listen_udp(bind_udp(options.listen))
     if options.file:
-        return follow_file(options.file, options.follow)
+        return follow_file(open_log(options.file), options.file, options.follow)
     return read_stream(stdin)
 
 

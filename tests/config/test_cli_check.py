@@ -103,12 +103,12 @@ def test_invalid_configuration_reports_everything_at_once(tmp_path: Path) -> Non
     assert with_placeholders(result.stderr) == INVALID_STDERR
 
 
-def test_quiet_keeps_only_the_alerts(tmp_path: Path) -> None:
+def test_quiet_prints_nothing(tmp_path: Path) -> None:
+    """`haproxy -c -q` prints nothing at all, alerts included: only the exit status."""
     (tmp_path / "bad.cfg").write_text(INVALID)
-    result = lbctl(tmp_path, "check", "-q", "-f", "bad.cfg")
-    assert (result.returncode, result.stdout) == (1, "")
-    expected = [line for line in INVALID_STDERR.splitlines() if line.startswith("[ALERT]")]
-    assert with_placeholders(result.stderr).splitlines() == expected
+    (tmp_path / "warn.cfg").write_text(VALID.replace("    timeout client 30s\n", ""))
+    assert [(r.returncode, r.stdout, r.stderr) for r in (lbctl(tmp_path, "check", "-q", "-f", "bad.cfg"),
+            lbctl(tmp_path, "check", "-q", "-f", "warn.cfg"))] == [(1, "", ""), (0, "", "")]  # fmt: skip
 
 
 def test_warnings_only_is_still_valid(tmp_path: Path) -> None:
@@ -132,3 +132,37 @@ def test_no_listener_exits_2(tmp_path: Path) -> None:
     result = lbctl(tmp_path, "check", "-f", "nolisten.cfg")
     assert result.returncode == 2
     assert result.stdout == "Configuration file has no error but will not start (no listener) => exit(2).\n"
+
+
+def test_a_directory_stands_for_its_cfg_files_in_lexical_order(tmp_path: Path) -> None:
+    """HAProxy's -f DIR: the *.cfg files directly in it, sorted; dot files,
+    other extensions and subdirectories are skipped."""
+    head, tail = VALID.split("frontend web\n")
+    conf = tmp_path / "conf.d"
+    (conf / "sub.cfg").mkdir(parents=True)
+    (conf / "10-global.cfg").write_text(head)
+    (conf / "20-proxies.cfg").write_text("frontend web\n" + tail)
+    (conf / "05-ignored.cfg.bak").write_text("this is not read\n")
+    (conf / ".00-hidden.cfg").write_text("neither is this\n")
+    result = lbctl(tmp_path, "check", "-f", "conf.d")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "Configuration file is valid\n", "")
+    # Reversed order (proxies before defaults) proves the order: the timeouts are then missing.
+    (conf / "10-global.cfg").rename(conf / "30-global.cfg")
+    result = lbctl(tmp_path, "check", "-f", "conf.d")
+    assert "missing timeouts for frontend 'web'" in result.stderr
+
+
+def test_files_and_directories_mix_and_missing_paths_are_all_reported(tmp_path: Path) -> None:
+    head, tail = VALID.split("frontend web\n")
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "global.cfg").write_text(head)
+    (tmp_path / "conf.d" / "web.cfg").write_text("frontend web\n" + tail)
+    result = lbctl(tmp_path, "check", "-f", "global.cfg", "-f", "conf.d")
+    assert (result.returncode, result.stderr) == (0, "")
+    result = lbctl(tmp_path, "check", "-f", "nosuch.cfg", "-f", "conf.d", "-f", "nosuch.d")
+    assert result.returncode == 1
+    alerts = [line for line in with_placeholders(result.stderr).splitlines() if "Cannot open" in line]
+    assert alerts == [
+        "[ALERT]    (PID) : config : Cannot open configuration file/directory nosuch.cfg : No such file or directory",
+        "[ALERT]    (PID) : config : Cannot open configuration file/directory nosuch.d : No such file or directory",
+    ]

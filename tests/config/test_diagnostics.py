@@ -119,11 +119,9 @@ def test_invalid(tmp_path: Path) -> None:
     assert len(lines) == 4
 
 
-def test_quiet_prints_only_alerts(tmp_path: Path) -> None:
+def test_quiet_prints_nothing_as_haproxy_c_q(tmp_path: Path) -> None:
     assert check(tmp_path, GOOD + ".warning w\n", quiet=True) == (EXIT_VALID, "", "")
-    status, out, err = check(tmp_path, GOOD + " bogus\n", quiet=True)
-    assert (status, out) == (EXIT_INVALID, "")
-    assert "lb version" not in err and len(err.splitlines()) == 3
+    assert check(tmp_path, GOOD + " bogus\n", quiet=True) == (EXIT_INVALID, "", "")
 
 
 def test_zero_warning_turns_warnings_into_failure(tmp_path: Path) -> None:
@@ -138,4 +136,4 @@ def test_unreadable_file(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     missing = str(tmp_path / "missing.cfg")
     assert run_check([missing], stdout=out, stderr=err) == EXIT_INVALID
-    assert f"config : Could not open configuration file {missing} : No such file or directory" in err.getvalue()
+    assert f"config : Cannot open configuration file/directory {missing} : No such file or directory" in err.getvalue()

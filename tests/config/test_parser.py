@@ -43,7 +43,7 @@ def test_a_missing_file_does_not_stop_the_others(tmp_path: Path) -> None:
     config = lb.config.load([str(tmp_path / "nope.cfg"), good])
     assert "f" in config.frontends
     assert messages(config) == [
-        f"Could not open configuration file {tmp_path / 'nope.cfg'} : No such file or directory",
+        f"Cannot open configuration file/directory {tmp_path / 'nope.cfg'} : No such file or directory",
         "Fatal errors found in configuration.",
     ]
 

@@ -89,7 +89,7 @@ def test_follow_across_rotation(tmp_path: Path) -> None:
     path = tmp_path / "lb.log"
     lines = [item["lines"][0] for item in RECORDED["scenarios"] if item["frontend"] == "ft_http" and item["lines"]]
     path.write_text(lines[0] + "\n")
-    proc = subprocess.Popen([*LBCTL, "-f", "--file", str(path), "--max-lines", "3"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([*LBCTL, "-F", "--file", str(path), "--max-lines", "3"], stdout=subprocess.PIPE,
                             text=True, env=ENV)
     try:
         time.sleep(0.5)
