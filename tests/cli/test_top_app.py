@@ -159,6 +159,7 @@ def test_keys_drain_maint_and_ready_the_selected_server(target: dict[str, Any]) 
             assert [line.cells[0] for line in app.lines] == ["fe frontend", "be backend", "  a", "  b"]
             assert shown(app, "server:be/a")[1] == "UP"
             await pilot.press("down", "down")  # from the frontend line to server a
+            await until(pilot, lambda: app.selected_key() == "server:be/a", "server a selected")
             for key, state in (("d", "DRAIN"), ("m", "MAINT"), ("r", "UP")):
                 await pilot.press(key)
                 await until(pilot, lambda s=state: shown(app, "server:be/a")[1] == s, f"a shown {state}")
@@ -195,7 +196,9 @@ def test_a_key_on_a_backend_line_changes_nothing(target: dict[str, Any]) -> None
         app = TopApp(sock, interval=0.2)
         async with app.run_test(size=(160, 40)) as pilot:
             await until(pilot, lambda: len(app.lines) == 4, "the four lines")
-            await pilot.press("down", "m")
+            await pilot.press("down")
+            await until(pilot, lambda: app.selected_key() == app.key_of(app.lines[1]), "the backend line selected")
+            await pilot.press("m")
             await until(pilot, lambda: app.message.startswith("Error: select a server"), "the refusal")
             assert [status_of(sock, f"be/{n}") for n in "ab"] == ["UP", "UP"]
 
