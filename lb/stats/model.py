@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from lb.checker.status import status_of
 from lb.config.model import Config
+from lb.rules.model import AREA as RULES_AREA  # a model module: dataclasses only
 from lb.shm import layout
 from lb.shm.table import ShmTable
 from lb.stats import combine, state
@@ -230,7 +231,7 @@ def fill_backend(row: RowBuilder, config: Config, shm: ShmTable, facts: Facts, o
     if obj.http:
         row.put_counters(totals, HRSP | {"req_tot": "requests"})
     if facts.legends:
-        settings = proxy.areas.get("rules")
+        settings = proxy.areas.get(RULES_AREA)
         cookie = getattr(settings, "cookie", None)
         row.put("cookie", cookie.name if cookie is not None else None)
         row.put("algo", proxy.balance.algorithm)
@@ -250,7 +251,7 @@ def fullconn(config: Config, backend, facts: Facts) -> int:
 def routes_to(frontend, backend) -> bool:
     if frontend is backend:
         return True
-    settings = frontend.areas.get("rules")
+    settings = frontend.areas.get(RULES_AREA)
     if settings is not None and getattr(settings, "default_backend", None) is backend:
         return True
     if frontend.default_backend == backend.name:
