@@ -251,13 +251,13 @@ class Master:
     def abort_generation(self, generation: Generation, reason: str) -> None:
         if len(self.generations) == 1:
             raise HaltServer(f"generation {generation.number}: {reason}", EXIT_BOOT_ERROR)
+        active = self.active_generation()
         self.log.error("reload aborted", reason=reason, generation=generation.number, outcome="aborted",
-                       keeping_generation=self.active_generation().number if self.active_generation() else 0)  # fmt: skip
+                       keeping_generation=active.number if active else 0)  # fmt: skip
         generation.state = STOPPING
         generation.boot_failed = True
         generation.signal_all(signal.SIGTERM)
         generation.stop_deadline = time.monotonic() + 5.0
-        active = self.active_generation()
         self.ops.reload_failed([f"generation {generation.number}: {reason}"], active.number if active else 0)
         if self.reload_pending:
             self.reload_pending = False

@@ -123,7 +123,8 @@ class Listening:
 
 
 class Client:
-    def __init__(self, server: "SocketServer", listening: Listening, sock: socket.socket, protocol: LineProtocol) -> None:
+    def __init__(self, server: "SocketServer", listening: Listening, sock: socket.socket,
+                 protocol: LineProtocol) -> None:  # fmt: skip
         self.server, self.listening, self.sock, self.protocol = server, listening, sock, protocol
         self.out = b""
         self.events = 0

@@ -148,7 +148,7 @@ class Checker:
         long_ones = [value for value in intervals if value >= INTER_THRESHOLD]
         shortest = min(long_ones) if long_ones else 0
         start = now_ms()
-        for position, (run, interval) in enumerate(zip(self.runs, intervals)):
+        for position, (run, interval) in enumerate(zip(self.runs, intervals, strict=True)):
             spread_over = max(shortest, interval) + self._jitter(interval)
             self._schedule(run, start + spread_over * position / count)
 

@@ -22,12 +22,15 @@ def cmd_frontend(req: Request) -> str | None:
     if bool(req.state.shm.fe_disabled[index]) == disable:
         return "All sockets are already disabled.\n" if disable else "All sockets are already enabled.\n"
     req.state.write_frontend(proxy.name, "fe_disabled", 1 if disable else 0)
+    message = f"{'Paused' if disable else 'Resumed'} frontend {proxy.name}."  # HAProxy's words
     req.state.on_change("frontend paused" if disable else "frontend resumed",
-                        {"frontend": proxy.name, "message": f"{'Paused' if disable else 'Resumed'} frontend {proxy.name}."})
+                        {"frontend": proxy.name, "message": message})  # fmt: skip
     return None
 
 
-@command("set", "maxconn", "frontend", usage="set maxconn frontend <frontend> <value> : change a frontend's maxconn setting")
+@command("set", "maxconn", "frontend",
+         usage="set maxconn frontend <frontend> <value> : "
+               "change a frontend's maxconn setting")
 def cmd_maxconn_frontend(req: Request) -> None:
     req.need(LEVEL_ADMIN)
     proxy, _index = req.state.find_frontend(req.arg(3))
@@ -39,7 +42,9 @@ def cmd_maxconn_frontend(req: Request) -> None:
     req.state.write_frontend(proxy.name, "fe_maxconn", min(value, 2**32 - 1))
 
 
-@command("set", "maxconn", "global", usage="set maxconn global <value>              : change the per-process maxconn setting")
+@command("set", "maxconn", "global",
+         usage="set maxconn global <value>              : "
+               "change the per-process maxconn setting")
 def cmd_maxconn_global(req: Request) -> None:
     req.need(LEVEL_ADMIN)
     if not req.arg(3):
@@ -50,7 +55,9 @@ def cmd_maxconn_global(req: Request) -> None:
     req.state.write_control(layout.CTRL_MAXCONN, value if value > 0 else 0)  # 0: back to the configured one
 
 
-@command("clear", "counters", usage="clear counters [all]                    : clear max statistics counters (or all counters)")
+@command("clear", "counters",
+         usage="clear counters [all]                    : "
+               "clear max statistics counters (or all counters)")
 def cmd_clear_counters(req: Request) -> None:
     everything = req.arg(2) == "all"
     req.need(LEVEL_OPERATOR)

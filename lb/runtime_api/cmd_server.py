@@ -35,17 +35,23 @@ def set_admin(req: Request, ref: ServerRef, admin: int) -> None:
 ADMIN_NAMES = {layout.ADMIN_READY: "ready", layout.ADMIN_DRAIN: "drain", layout.ADMIN_MAINT: "maint"}
 
 
-@command("disable", "server", usage="disable server (DEPRECATED)             : disable a server for maintenance (use 'set server' instead)")
+@command("disable", "server",
+         usage="disable server (DEPRECATED)             : "
+               "disable a server for maintenance (use 'set server' instead)")
 def cmd_disable_server(req: Request) -> None:
     set_admin(req, admin_server(req, 2), layout.ADMIN_MAINT)
 
 
-@command("enable", "server", usage="enable server  (DEPRECATED)             : enable a disabled server (use 'set server' instead)")
+@command("enable", "server",
+         usage="enable server  (DEPRECATED)             : "
+               "enable a disabled server (use 'set server' instead)")
 def cmd_enable_server(req: Request) -> None:
     set_admin(req, admin_server(req, 2), layout.ADMIN_READY)
 
 
-@command("set", "server", usage="set server <bk>/<srv> [opts]            : change a server's state, weight, address or ssl")
+@command("set", "server",
+         usage="set server <bk>/<srv> [opts]            : "
+               "change a server's state, weight, address or ssl")
 def cmd_set_server(req: Request) -> str | None:
     ref = admin_server(req, 2)
     what, value = req.arg(3), req.arg(4)
@@ -119,13 +125,17 @@ def cmd_get_weight(req: Request) -> str:
     return f"{req.state.shm.srv_weight[ref.index]} (initial {ref.server.weight})\n"
 
 
-@command("set", "weight", usage="set weight <bk>/<srv>  (DEPRECATED)     : change a server's weight (use 'set server' instead)")
+@command("set", "weight",
+         usage="set weight <bk>/<srv>  (DEPRECATED)     : "
+               "change a server's weight (use 'set server' instead)")
 def cmd_set_weight(req: Request) -> str | None:
     ref = admin_server(req, 2)
     return change_weight(req, ref, req.arg(3))
 
 
-@command("set", "maxconn", "server", usage="set maxconn server <bk>/<srv>           : change a server's maxconn setting")
+@command("set", "maxconn", "server",
+         usage="set maxconn server <bk>/<srv>           : "
+               "change a server's maxconn setting")
 def cmd_set_maxconn_server(req: Request) -> str | None:
     ref = admin_server(req, 3)
     text = req.arg(4)

@@ -45,7 +45,9 @@ class SessionList(Pending):
         return "".join(f"{line}\n" for line in lines)
 
 
-@command("show", "sess", usage="show sess [id]                          : report the list of current sessions or dump this exact session")
+@command("show", "sess",
+         usage="show sess [id]                          : "
+               "report the list of current sessions or dump this exact session")
 def cmd_show_sess(req: Request) -> Pending:
     req.need(LEVEL_OPERATOR)
     target = parse_session_id(req.arg(2)) if req.arg(2) and req.arg(2) != "all" else None

@@ -49,7 +49,9 @@ def cmd_quit(req: Request) -> None:
     req.session.quit()
 
 
-@command("operator", usage="operator                                : lower the level of the current CLI session to operator")
+@command("operator",
+         usage="operator                                : "
+               "lower the level of the current CLI session to operator")
 @command("user", usage="user                                    : lower the level of the current CLI session to user")
 def cmd_set_level(req: Request) -> None:
     if req.arg(1) == "-":
@@ -59,7 +61,9 @@ def cmd_set_level(req: Request) -> None:
     req.session.level = wanted
 
 
-@command("show", "cli", "level", usage="show cli level                          : display the level of the current CLI session")
+@command("show", "cli", "level",
+         usage="show cli level                          : "
+               "display the level of the current CLI session")
 def cmd_show_level(req: Request) -> str:
     return {1: "user\n", 2: "operator\n", 3: "admin\n"}.get(req.session.level, "unknown\n")
 
@@ -149,7 +153,8 @@ def atoi(text: str) -> int:
 @command("show", "servers", "conn",
          usage="show servers conn [<backend>]           : dump server connections status (all or for a single backend)")
 @command("show", "servers", "state",
-         usage="show servers state [<backend>]          : dump volatile server information (all or for a single backend)")
+         usage="show servers state [<backend>]          : "
+               "dump volatile server information (all or for a single backend)")
 def cmd_show_servers(req: Request) -> str:
     state, only = req.state, req.arg(3)
     if only and state.find_backend(only) is None:
@@ -208,13 +213,17 @@ def is_ip(host: str) -> bool:
     return True
 
 
-@command("show", "backend", usage="show backend                            : list backends in the current running config")
+@command("show", "backend",
+         usage="show backend                            : "
+               "list backends in the current running config")
 def cmd_show_backend(req: Request) -> str:
     names = [row.obj.proxy.name for row in req.state.stat_rows(False) if row.obj.kind == "B"]
     return "# name\n" + "".join(f"{name}\n" for name in names)
 
 
-@command("show", "errors", usage="show errors [<px>] [request|response]   : report last request and/or response errors for each proxy")
+@command("show", "errors",
+         usage="show errors [<px>] [request|response]   : "
+               "report last request and/or response errors for each proxy")
 def cmd_show_errors(req: Request) -> str:
     req.need(LEVEL_OPERATOR)
     if req.arg(2) and not proxy_id(req, req.arg(2)):
@@ -229,7 +238,9 @@ def cmd_show_errors(req: Request) -> str:
 # -- process ------------------------------------------------------------------------------------
 
 
-@command("show", "env", usage="show env [var]                          : dump environment variables known to the process")
+@command("show", "env",
+         usage="show env [var]                          : "
+               "dump environment variables known to the process")
 def cmd_show_env(req: Request) -> str:
     req.need(LEVEL_OPERATOR)
     name = req.arg(2)
@@ -240,7 +251,11 @@ def cmd_show_env(req: Request) -> str:
     return "".join(f"{key}={value}\n" for key, value in os.environ.items())
 
 
-@command("show", "activity", usage="show activity                           : show per-thread activity stats (for support/developers)")
-@command("show", "pools", usage="show pools                              : report information about the memory pools usage")
+@command("show", "activity",
+         usage="show activity                           : "
+               "show per-thread activity stats (for support/developers)")
+@command("show", "pools",
+         usage="show pools                              : "
+               "report information about the memory pools usage")
 def cmd_not_supported(req: Request) -> str:
     return f"'show {req.args[1]}' is not supported by lb (it describes HAProxy's threads and memory pools).\n"

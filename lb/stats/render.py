@@ -17,8 +17,6 @@ from dataclasses import dataclass
 
 from lb.stats.fields import (
     FIELD_NAMES,
-    INFO_FIELDS,
-    INFO_NAMES,
     KIND_OF_TYPE,
     NATURES,
     NSTATIC,
@@ -28,6 +26,7 @@ from lb.stats.fields import (
     DESCRIPTION,
     Field,
 )
+from lb.stats.info import INFO_FIELDS, INFO_NAMES
 from lb.stats.model import StatRow
 
 
