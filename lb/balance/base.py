@@ -64,7 +64,7 @@ class Balancer:
         self._picks_column = shm.column("picks", backend_index)
         self._all = [(s, s.index) for s in servers]
         self._maxconn = shm.srv_maxconn
-        self.any_maxconn = any(self._maxconn[s.index] for s in servers)
+        self.any_maxconn = self.limits_any()
         self._versions = shm.versions
         self._picks = shm.picks
         self._health_seen = self._admin_seen = -1  # change counters the usable set was built at
@@ -91,9 +91,16 @@ class Balancer:
             if health != self._health_seen or admin != self._admin_seen:
                 self._usable = self.compute_usable(None)
                 self._health_seen, self._admin_seen = health, admin
-                self.any_maxconn = any(self._maxconn[i] for _s, i in self._all)  # `set maxconn server` bumps it
+                self.any_maxconn = self.limits_any()  # `set maxconn server` bumps the admin version
             return self._usable
         return self.compute_usable(exclude)
+
+    def limits_any(self) -> bool:
+        """Some server of the backend has a maxconn (a plain loop: compiled code has no closures)."""
+        for _server, i in self._all:
+            if self._maxconn[i]:
+                return True
+        return False
 
     def compute_usable(self, exclude: Any) -> list[Any]:
         shm = self.shm
