@@ -18,6 +18,7 @@ import os
 import resource
 import selectors
 import signal
+import sys
 import time
 from typing import Any, Callable
 
@@ -82,8 +83,10 @@ class Master:
         except HaltServer as halt:
             self.log.error("halt", reason=halt.reason)
             if self.ready is not None:
-                self.ready(halt.reason)
+                self.ready(halt.reason)  # the lbctl that daemonized us prints it
                 self.ready = None
+            else:
+                print(f"Error: {halt.reason}", file=sys.stderr, flush=True)  # --foreground: we are that lbctl
             self.kill_everything()
             return halt.exit_status
         finally:
