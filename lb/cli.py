@@ -161,3 +161,25 @@ def top(files: tuple[str, ...], address: str | None, interval: float) -> None:
             raise
         raise LbError("lbctl top needs the textual library: pip install 'lb[top]' (or textual)") from None
     TopApp(address, interval).run()
+
+
+@main.command(epilog=exit_codes(0, 1, 2, 6, 7, c1="failure: the stats socket did not answer"))
+@FILES
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status(files: tuple[str, ...], as_json: bool) -> None:
+    """Frontends, backends and servers: state, weight, sessions, errors, last check."""
+    from lb import admin
+
+    sys.exit(admin.status(list(files), as_json))
+
+
+@main.command(epilog=exit_codes(0, 1, 2, 6, 7, c1="failure: the master refused the change (its answer follows Error:)"))
+@click.argument("action", type=click.Choice(["drain", "ready", "maint", "weight"]))
+@click.argument("target", metavar="BACKEND/SERVER")
+@click.argument("value", required=False)
+@FILES
+def server(action: str, target: str, value: str | None, files: tuple[str, ...]) -> None:
+    """Drain, ready or maint a server, or set its weight (VALUE: 0-256 or N%), through the stats socket."""
+    from lb import admin
+
+    sys.exit(admin.server(list(files), action, target, value))

@@ -1,29 +1,37 @@
-"""What lbctl does: start a master, signal a running one, wait for the outcome (cli).
+"""What lbctl does: start a master, stop or reload a running one (cli).
 
 `start --foreground` runs the master in the lbctl process itself (same pid),
 so a supervisor signals the master directly; otherwise lbctl daemonizes the
 master and waits until its first generation is up before returning, so a
 failed start is reported by lbctl's own exit status.
+
+`stop` and `reload` talk to the master through its control socket
+(lb.controlsock): a reload answers with its outcome (the new generation
+and what it changes, or the configuration errors that kept the running
+one).  Without the socket (a master of an older lb, or one started with
+another runtime directory), they fall back on the pidfile, and signal the
+pid only once verified as an lb master started before the pidfile was
+written: a stale pidfile naming a pid reused by another program is refused.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import sys
-import tempfile
 import time
 
 import lb.config
-from lb import pidfile
+from lb import controlsock, pidfile
 from lb.config.model import Config
 from lb.config.validate import has_listener
-from lb.errors import EXIT_CONFIG_ERROR, EXIT_GENERIC, EXIT_NOT_RUNNING, EXIT_OK, LbError
+from lb.controlsock import config_digest
+from lb.errors import EXIT_CONFIG_ERROR, EXIT_GENERIC, EXIT_NOT_RUNNING, EXIT_OK, LbError, NotRunning
 from lb.generation import worker_count
 from lb.listeners import ListenerSet
 from lb.logs import events
-from lb.util import pid_alive
+from lb.safefiles import ensure_private_dir, runtime_dir
+from lb.util import PROCTITLE_PREFIX, pid_alive
 
 
 def error(message: str) -> None:
@@ -31,9 +39,9 @@ def error(message: str) -> None:
 
 
 def default_pidfile(paths: list[str]) -> str:
-    """Where the pid goes when the config has no `pidfile`: derived from the config paths."""
-    digest = hashlib.sha1("\0".join(os.path.abspath(p) for p in paths).encode()).hexdigest()[:10]
-    return os.path.join(tempfile.gettempdir(), f"lb-{os.getuid()}-{digest}.pid")
+    """Where the pid goes when the config has no `pidfile`: lb's private runtime
+    directory, named after the config paths (the same `-f` finds the same master)."""
+    return os.path.join(runtime_dir(), f"lb-{config_digest(paths)}.pid")
 
 
 def load_checked(paths: list[str], quiet: bool = False) -> Config | None:
@@ -44,6 +52,7 @@ def load_checked(paths: list[str], quiet: bool = False) -> Config | None:
     if config.alerts:
         return None
     if not config.global_.pidfile:
+        ensure_private_dir(runtime_dir())
         config.global_.pidfile = default_pidfile(paths)
     return config
 
@@ -60,14 +69,22 @@ def print_diagnostics(config: Config) -> None:
 
 
 def start(paths: list[str], foreground: bool, log_format: str | None) -> int:
-    config = load_checked(paths)
+    try:
+        config = load_checked(paths)
+    except LbError as exc:
+        error(str(exc))
+        return exc.exit_status
     if config is None:
         error("the configuration has errors (see above); not starting.")
         return EXIT_CONFIG_ERROR
     if not has_listener(config):
         error("the configuration has no listener (no enabled frontend with a 'bind'); not starting.")
         return EXIT_CONFIG_ERROR
-    running = pidfile.read(config.global_.pidfile or "")
+    try:
+        running = running_master(paths, config.global_.pidfile)
+    except LbError as exc:
+        error(str(exc))
+        return EXIT_GENERIC
     if running:
         error(f"already running with pid {running} (pidfile {config.global_.pidfile}).")
         return EXIT_GENERIC
@@ -128,77 +145,140 @@ def daemonize(paths: list[str], config: Config, listeners: ListenerSet, log_form
     os._exit(code)
 
 
-# -- signalling a running master ---------------------------------------------------
+# -- finding and verifying a running master ----------------------------------------
 
 
-def find_master(paths: list[str], pidfile_path: str | None) -> int:
-    path = pidfile_path
-    if path is None:
-        config = lb.config.load(paths, os.environ)
-        path = config.global_.pidfile or default_pidfile(paths)
-    pid = pidfile.read(path)
+def process_start_time(pid: int) -> float | None:
+    """Epoch seconds the process started (from /proc), None when unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith("btime "))
+    except (OSError, IndexError, ValueError, StopIteration):
+        return None
+    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def process_title(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def verify_master(pid: int, path: str) -> None:
+    """Refuse (NotRunning) unless `pid` is an lb master that started before `path` was written."""
+    title = process_title(pid)
+    if not title.startswith(PROCTITLE_PREFIX + "master"):
+        raise NotRunning(f"pidfile {path} names pid {pid}, which is not an lb master ({title or 'no such process'!r}); "
+                      f"not signalling it. Remove the stale pidfile.")  # fmt: skip
+    started = process_start_time(pid)
+    try:
+        written = os.stat(path).st_mtime
+    except OSError:
+        written = None
+    if started is not None and written is not None and started > written + 1.0:
+        raise NotRunning(f"pidfile {path} is older than process {pid}: that pid was reused; not signalling it.")
+
+
+def pidfile_of(paths: list[str], pidfile_path: str | None) -> str:
+    if pidfile_path:
+        return pidfile_path
+    config = lb.config.load(paths, os.environ)
+    return config.global_.pidfile or default_pidfile(paths)
+
+
+def running_master(paths: list[str], path: str | None) -> int | None:
+    """The pid of this configuration's running master, or None (LbError: a stranger answers)."""
+    reply = controlsock.ask(paths, {"cmd": "hello"}, timeout=5.0)
+    if reply is not None:
+        return int(reply["pid"])
+    pid = pidfile.read(path or "")
     if pid is None:
-        raise LbError(f"no running master found (pidfile {path}).")
+        return None
+    try:
+        verify_master(pid, path or "")
+    except LbError:
+        return None  # a stale pidfile: starting over it is fine
     return pid
 
 
-def wait_gone(pid: int, timeout: float) -> bool:
+def wait_gone(pid: int, timeout: float, started: float | None) -> bool:
+    """Until `pid` exits (or is replaced: its start time changes)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not pid_alive(pid):
+        if not pid_alive(pid) or process_start_time(pid) != started:
             return True
         time.sleep(0.05)
     return False
 
 
+# -- stop --------------------------------------------------------------------------
+
+
 def stop(paths: list[str], pidfile_path: str | None, now: bool, timeout: float) -> int:
     try:
-        pid = find_master(paths, pidfile_path)
+        reply = controlsock.ask(paths, {"cmd": "hello"}, timeout=5.0)
+        if reply is not None:
+            pid = int(reply["pid"])
+            started = process_start_time(pid)
+            controlsock.ask(paths, {"cmd": "stop", "now": now}, timeout=5.0)
+        else:
+            path = pidfile_of(paths, pidfile_path)
+            pid = pidfile.read(path)
+            if pid is None:
+                error(f"no running master found (control socket {controlsock.control_path(paths)}, pidfile {path}).")
+                return EXIT_NOT_RUNNING
+            verify_master(pid, path)
+            started = process_start_time(pid)
+            os.kill(pid, signal.SIGTERM if now else signal.SIGUSR1)
     except LbError as exc:
         error(str(exc))
-        return EXIT_NOT_RUNNING
-    os.kill(pid, signal.SIGTERM if now else signal.SIGUSR1)
-    if not wait_gone(pid, timeout):
+        return exc.exit_status
+    if not wait_gone(pid, timeout, started):
         error(f"master {pid} still running after {timeout:g}s (connections still draining?).")
         return EXIT_GENERIC
     print(f"lb stopped (master pid {pid})")
     return EXIT_OK
 
 
-def master_generation(pid: int) -> int | None:
-    """The generation in the master's process title (`lb: master gen N`)."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            title = fh.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return None
-    words = title.split()
-    if "gen" in words:
-        try:
-            return int(words[words.index("gen") + 1])
-        except (IndexError, ValueError):
-            return None
-    return None
+# -- reload ------------------------------------------------------------------------
 
 
 def reload(paths: list[str], pidfile_path: str | None, timeout: float) -> int:
-    """Validate locally first (nothing is signalled if the config is bad), then SIGHUP and wait."""
-    if load_checked(paths) is None:
-        error("configuration is invalid; the running generation is untouched.")
-        return EXIT_CONFIG_ERROR
+    """Validate locally first (nothing is sent if the config is bad), then ask the
+    master and print its outcome."""
     try:
-        pid = find_master(paths, pidfile_path)
+        if load_checked(paths) is None:
+            error("configuration is invalid; the running generation is untouched.")
+            return EXIT_CONFIG_ERROR
+        reply = controlsock.ask(paths, {"cmd": "reload"}, timeout=timeout)
+        if reply is None:
+            return reload_by_signal(paths, pidfile_path)
     except LbError as exc:
         error(str(exc))
+        return exc.exit_status
+    if not reply.get("ok"):
+        for line in reply.get("errors", []):
+            print(line, file=sys.stderr)
+        error(f"reload failed; generation {reply.get('generation', 0)} keeps running.")
+        return EXIT_CONFIG_ERROR
+    for line in reply.get("diff", []):
+        print(line)
+    print(f"lb reloaded: generation {reply['generation']} active (was {reply.get('previous', 0)})")
+    return EXIT_OK
+
+
+def reload_by_signal(paths: list[str], pidfile_path: str | None) -> int:
+    """No control socket: SIGHUP a verified master; the outcome is in its log."""
+    path = pidfile_of(paths, pidfile_path)
+    pid = pidfile.read(path)
+    if pid is None:
+        error(f"no running master found (control socket {controlsock.control_path(paths)}, pidfile {path}).")
         return EXIT_NOT_RUNNING
-    before = master_generation(pid)
+    verify_master(pid, path)
     os.kill(pid, signal.SIGHUP)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        now = master_generation(pid)
-        if before is not None and now is not None and now > before:
-            print(f"lb reloaded: generation {now} active (was {before})")
-            return EXIT_OK
-        time.sleep(0.05)
-    error(f"reload signal sent to {pid}, but no new generation became active within {timeout:g}s; see the master's log.")
-    return EXIT_GENERIC
+    print(f"reload signal sent to master {pid} (no control socket: see its log for the outcome)")
+    return EXIT_OK

@@ -13,7 +13,7 @@ import socket
 import sys
 import time
 import traceback
-from typing import Callable
+from typing import Any, Callable
 
 from lb.config.model import Config
 from lb.errors import EXIT_BOOT_ERROR
@@ -61,8 +61,15 @@ def worker_count(config: Config) -> int:
     return config.global_.nbproc or os.cpu_count() or 1
 
 
+def listener_count(config: Config) -> int:
+    """Listener rows of the shared memory: every bind of every frontend (lb.shm.layout)."""
+    return sum(len(frontend.binds) for frontend in config.frontends.values())
+
+
 def needs_checker(config: Config) -> bool:
-    return any(server.check for _, server in config.all_servers())
+    """A checker runs for health checks, and with a stats socket: the runtime API's
+    health commands are requests only the checker applies (lb.checker.requests)."""
+    return any(server.check for _, server in config.all_servers()) or bool(config.global_.stats_sockets)
 
 
 class Generation:
@@ -72,7 +79,7 @@ class Generation:
         self.master_pid = master_pid
         self.nworkers = worker_count(config)
         self.shm = ShmTable(number, layout.slot_count(self.nworkers), len(config.all_servers()), len(config.backends),
-                            len(config.proxies()))  # fmt: skip
+                            len(config.proxies()), listener_count(config))  # fmt: skip
         self.checker_slot = self.shm.checker_slot
         self.workers: dict[int, int] = {}  # slot -> pid
         self.checker_pid = 0
@@ -80,24 +87,33 @@ class Generation:
         self.stop_deadline: float | None = None
         self.started_at = time.monotonic()
         self.boot_failed = False
+        self.channels: dict[int, Any] = {}  # slot -> lb.runtime_api.channels.WorkerChannel (master's end)
 
     def seed(self, previous: "Generation | None") -> None:
-        """Initial shm values, before any child exists: admin state and weights
-        from the config, health from the checker module (kept across reloads)."""
-        for index, (_backend, server) in enumerate(self.config.all_servers()):
-            self.shm.srv_admin[index] = layout.ADMIN_MAINT if server.disabled else layout.ADMIN_READY
-            self.shm.srv_weight[index] = server.weight
-            self.shm.srv_up[index] = 1
-        from lb import checker
+        """Initial shm values, before any child exists: the master's fields from the
+        config and what `previous` changed at runtime (lb.carry), health from the
+        checker module (kept across reloads), then the counter chain and the
+        sampler that the master's loop keeps up to date."""
+        from lb import carry, checker
+        from lb.stats.sampler import Sampler
 
+        old_shm, old_config = (previous.shm, previous.config) if previous else (None, None)
+        carry.seed_runtime(self.shm, self.config, old_shm, old_config)
+        for index in range(self.shm.nservers):
+            self.shm.srv_up[index] = 1
         seed_health = getattr(checker, "seed_health", None)
         if seed_health is not None:
-            old_shm, old_config = (previous.shm, previous.config) if previous else (None, None)
             seed_health(self.shm, self.config, old_shm, old_config)
+        self.chain = carry.CounterChain(self, previous)
+        self.chain.refresh()
+        self.sampler = Sampler(self.config, self.shm, previous.sampler if previous else None)
 
     # -- children ------------------------------------------------------------
 
-    def spawn_worker(self, slot: int, listeners: ListenerSet, close_fds: list[int]) -> int:
+    def spawn_worker(self, slot: int, listeners: ListenerSet, close_fds: list[int],
+                     on_channel: Callable[["Generation", int, socket.socket], None] | None = None) -> int:  # fmt: skip
+        """Fork worker `slot`.  It gets one end of a socketpair as `control_channel`
+        (lb.runtime_api.channels); `on_channel` receives the master's end."""
         from workers.base import Worker
         from workers.listener import Listener
 
@@ -105,9 +121,18 @@ class Generation:
         socks = [Listener(bind, fe, sock) for bind, fe, sock in mine]
         others = [sock for sock in listeners.all_sockets() if all(sock is not m[2] for m in mine)]
         worker = Worker(self.config, self.number, slot, self.nworkers, self.shm, socks, self.master_pid)
+        master_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        worker.control_channel = worker_end  # type: ignore[attr-defined]  # read by the worker's loop (lead's hook)
         self.shm.set_slot(slot, 0, layout.SLOT_BOOTING)
-        pid = fork_child(worker.init_process, close_fds, others)
+        try:
+            pid = fork_child(worker.init_process, [*close_fds, master_end.fileno()], others)
+        finally:
+            worker_end.close()
         self.workers[slot] = pid
+        if on_channel is not None:
+            on_channel(self, slot, master_end)
+        else:
+            master_end.close()
         return pid
 
     def spawn_checker(self, close_fds: list[int], listeners: ListenerSet) -> int:

@@ -1,7 +1,9 @@
 """The master process: owns the listening sockets, forks and supervises generations (master).
 
 Signal handlers only queue the signal; the loop dispatches to `handle_<name>`
-methods (gunicorn's arbiter rule).  A reload never makes things worse: the
+methods (gunicorn's arbiter rule).  The loop waits on a `selectors` selector:
+the signal wake-up pipe, the stats sockets and the control socket
+(lb.operations), never blocking on a client.  A reload never makes things worse: the
 new configuration is parsed and validated, its new binds opened and its
 workers booted before the running generation is asked to stop; any failure
 on the way leaves the running generation untouched.
@@ -13,8 +15,10 @@ on the way leaves the running generation untouched.
 from __future__ import annotations
 
 import os
-import select
+import resource
+import selectors
 import signal
+import sys
 import time
 from typing import Any, Callable
 
@@ -22,10 +26,11 @@ import lb.config
 from lb import pidfile
 from lb.config.model import Config
 from lb.config.validate import has_listener
-from lb.errors import EXIT_BOOT_ERROR, HaltServer
+from lb.errors import EXIT_BOOT_ERROR, EXIT_GENERIC, HaltServer, LbError
 from lb.generation import ACTIVE, STARTING, STOPPING, Generation, worker_count
 from lb.listeners import ListenerSet
 from lb.logs import events
+from lb.operations import Operations
 from lb.sdnotify import ReadinessNotifier
 from lb.util import set_proctitle
 
@@ -51,42 +56,63 @@ class Master:
         self.log = events.get_logger(role="master")
         self.respawn_at: dict[tuple[int, int], float] = {}
         self.readiness = ReadinessNotifier()  # systemd Type=notify (lb.sdnotify)
+        self.started = time.time()
+        self.selector = selectors.DefaultSelector()
+        self.pidfile_path = config.global_.pidfile  # kept: a reloaded config may name none
+        self.ops = Operations(self)
 
     # -- life cycle ------------------------------------------------------------
 
     def run(self) -> int:
-        """Run until stopped; returns the exit status."""
+        """Run until stopped; returns the exit status.  The pidfile and the sockets
+        are removed on every way out (normal stop, halt, error, stop signal)."""
         self.install_signals()
         events.attach_syslog(self.config, self.pid)
-        if self.config.global_.pidfile:
-            pidfile.write(self.config.global_.pidfile, self.pid)
         try:
+            self.open_runtime_files()
             self.start_generation(self.config, previous=None)
             while True:
-                self.wait_for_signals()
+                self.wait_for_events()
                 self.dispatch_signals()
                 self.reap()
                 self.supervise()
+                self.ops.poll()
                 self.readiness.update(self.generations, self.stopping)
                 if self.stopping and not self.generations:
                     return 0
         except HaltServer as halt:
             self.log.error("halt", reason=halt.reason)
             if self.ready is not None:
-                self.ready(halt.reason)
+                self.ready(halt.reason)  # the lbctl that daemonized us prints it
                 self.ready = None
+            else:
+                print(f"Error: {halt.reason}", file=sys.stderr, flush=True)  # --foreground: we are that lbctl
             self.kill_everything()
             return halt.exit_status
         finally:
+            self.ops.close()
             self.listeners.close()
-            if self.config.global_.pidfile:
-                pidfile.remove(self.config.global_.pidfile, self.pid)
+            if self.pidfile_path:
+                pidfile.remove(self.pidfile_path, self.pid)
+
+    def open_runtime_files(self) -> None:
+        """The pidfile, the control socket and the stats sockets, or HaltServer."""
+        try:
+            if self.pidfile_path:
+                pidfile.write(self.pidfile_path, self.pid)
+        except LbError as exc:
+            self.pidfile_path = None  # not ours: never remove it
+            raise HaltServer(str(exc), EXIT_GENERIC) from None
+        errors = self.ops.open(self.config)
+        if errors:
+            raise HaltServer("; ".join(errors), EXIT_GENERIC)
 
     def install_signals(self) -> None:
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
         signal.set_wakeup_fd(self.wake_w, warn_on_full_buffer=False)
+        self.selector.register(self.wake_r, selectors.EVENT_READ, self.drain_wakeup)
         for sig in SIGNALS:
             signal.signal(sig, self.on_signal)
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
@@ -95,12 +121,28 @@ class Master:
         """Signal handler - NO LOGGING, just queue the signal."""
         self.signal_queue.append(signum)
 
-    def wait_for_signals(self) -> None:
+    def drain_wakeup(self, mask: int) -> None:
         try:
-            select.select([self.wake_r], [], [], TICK)
             os.read(self.wake_r, 4096)
         except (BlockingIOError, InterruptedError):
             pass
+
+    def wait_for_events(self) -> None:
+        """Sleep until a signal, a socket event, or the next deadline (at most TICK)."""
+        if self.signal_queue:
+            return
+        timeout = max(0.0, min(TICK, self.ops.next_deadline() - time.monotonic()))
+        try:
+            ready = self.selector.select(timeout)
+        except InterruptedError:
+            return
+        for key, mask in ready:
+            try:
+                key.data(mask)
+            except HaltServer:
+                raise
+            except Exception as exc:  # noqa: BLE001  one client's trouble must not stop the master
+                self.log.exception("socket event failed", error=repr(exc))
 
     def dispatch_signals(self) -> None:
         while self.signal_queue:
@@ -111,7 +153,7 @@ class Master:
 
     def child_fds(self) -> list[int]:
         """Descriptors a child must close right after fork."""
-        fds = [self.wake_r, self.wake_w]
+        fds = [self.wake_r, self.wake_w, *self.ops.fds()]
         ready_fd = getattr(self.ready, "fd", None)
         return fds + ([ready_fd] if ready_fd is not None and self.ready is not None else [])
 
@@ -154,6 +196,7 @@ class Master:
         current = self.active_generation()
         number = current.number if current else 0
         config = lb.config.load(self.paths)
+        self.ops.reload_started(current.config if current else None, config)
         for diag in config.diagnostics:
             self.log.warning("config", severity=diag.severity, message=diag.message, where=str(diag.loc or ""))
         problems = [d for d in config.alerts if d.loc is not None] or config.alerts
@@ -161,12 +204,15 @@ class Master:
             self.log.error("reload aborted", errors=len(problems) or 1, keeping_generation=number,
                            reason="configuration errors" if problems else "no listener",
                            outcome="aborted", generation=number)  # fmt: skip
+            errors = self.ops.config_errors(config) if problems else ["the configuration has no listener"]
+            self.ops.reload_failed(errors, number)
             return
-        errors = self.listeners.prepare(config, worker_count(config))
+        errors = self.listeners.prepare(config, worker_count(config)) or self.ops.reload_prepare(config)
         if errors:
             for error in errors:
                 self.log.error("reload aborted", reason=error, keeping_generation=number,
                                outcome="aborted", generation=number)  # fmt: skip
+            self.ops.reload_failed(errors, number)
             return
         self.start_generation(config, previous=current)
 
@@ -176,7 +222,7 @@ class Master:
         generation.seed(previous)
         self.generations.append(generation)
         for slot in range(generation.nworkers):
-            generation.spawn_worker(slot, self.listeners, self.child_fds())
+            generation.spawn_worker(slot, self.listeners, self.child_fds(), self.ops.attach_channel)
         generation.spawn_checker(self.child_fds(), self.listeners)
         self.log.info("generation starting", generation=generation.number, workers=generation.nworkers)
 
@@ -196,6 +242,8 @@ class Master:
             if old is not generation and old.state != STOPPING:
                 old.soft_stop(generation.config.global_.hard_stop_after)
         self.log.info("generation active", generation=generation.number, outcome="success")
+        previous = [g.number for g in self.generations if g is not generation and not g.boot_failed]
+        self.ops.reload_succeeded(generation, max(previous, default=0))
         if self.ready is not None:
             self.ready(None)
             self.ready = None
@@ -206,12 +254,14 @@ class Master:
     def abort_generation(self, generation: Generation, reason: str) -> None:
         if len(self.generations) == 1:
             raise HaltServer(f"generation {generation.number}: {reason}", EXIT_BOOT_ERROR)
+        active = self.active_generation()
         self.log.error("reload aborted", reason=reason, generation=generation.number, outcome="aborted",
-                       keeping_generation=self.active_generation().number if self.active_generation() else 0)  # fmt: skip
+                       keeping_generation=active.number if active else 0)  # fmt: skip
         generation.state = STOPPING
         generation.boot_failed = True
         generation.signal_all(signal.SIGTERM)
         generation.stop_deadline = time.monotonic() + 5.0
+        self.ops.reload_failed([f"generation {generation.number}: {reason}"], active.number if active else 0)
         if self.reload_pending:
             self.reload_pending = False
 
@@ -257,7 +307,7 @@ class Master:
         if self.respawn_at.get(key, 0) > now - RESPAWN_BACKOFF:
             time.sleep(0.05)  # a crash loop must not burn a core; the next pass retries
         self.respawn_at[key] = now
-        generation.spawn_worker(slot, self.listeners, self.child_fds())
+        generation.spawn_worker(slot, self.listeners, self.child_fds(), self.ops.attach_channel)
 
     def supervise(self) -> None:
         """Promote booted generations, kill hung workers, finish drained ones."""
@@ -286,6 +336,7 @@ class Master:
                 pass
             return
         self.generations.remove(generation)
+        self.ops.generation_gone(generation)
         self.listeners.release_unused([g.config for g in self.generations] or ([] if self.stopping else [self.config]))
         self.log.info("generation stopped", generation=generation.number)
         generation.shm.close()
@@ -305,6 +356,15 @@ class Master:
                     del generation.workers[slot]
                 if pid == generation.checker_pid:
                     generation.checker_pid = 0
+
+
+    # -- facts for the runtime API ---------------------------------------------------------
+
+    def listener_count(self) -> int:
+        return len(self.listeners.all_sockets()) + len(self.ops.stats.server.listening)
+
+    def ulimit_n(self) -> int:
+        return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def describe_exit(status: int) -> str:

@@ -15,6 +15,7 @@ cdef class Balancer:
     cdef public unsigned long long[:] _picks_column
     cdef public list _all
     cdef public bint any_maxconn
+    cdef public unsigned int[::1] _maxconn
     cdef public unsigned long long[::1] _versions
     cdef public unsigned long long[::1] _picks
     cdef public long long _health_seen

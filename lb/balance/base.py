@@ -4,14 +4,16 @@ A Balancer is built per backend in each worker after fork.  It reads server
 health and admin state from shared memory at pick time (the checker and the
 master write them) and counts picks in its own worker's column, so that
 algorithms which need a shared position (roundrobin) see every worker's
-picks.  Modeled on HAProxy's `struct lbprm`.
+picks.  A server's maxconn is the one in shared memory (srv_maxconn: the
+configured value, or what `set maxconn server` made it).  Modeled on
+HAProxy's `struct lbprm`.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar, Protocol
 
-from lb.shm.layout import ADMIN_READY, ADMIN_VERSION, HEALTH_VERSION
+from lb.shm.layout import ADMIN_READY, ADMIN_VERSION, HEALTH_VERSION, SRV_UP
 
 ALGORITHMS: dict[str, type["Balancer"]] = {}
 
@@ -61,7 +63,8 @@ class Balancer:
         self._pick_cell = slot * shm.nbackends + backend_index
         self._picks_column = shm.column("picks", backend_index)
         self._all = [(s, s.index) for s in servers]
-        self.any_maxconn = any(s.maxconn for s in servers)
+        self._maxconn = shm.srv_maxconn
+        self.any_maxconn = self.limits_any()
         self._versions = shm.versions
         self._picks = shm.picks
         self._health_seen = self._admin_seen = -1  # change counters the usable set was built at
@@ -88,8 +91,16 @@ class Balancer:
             if health != self._health_seen or admin != self._admin_seen:
                 self._usable = self.compute_usable(None)
                 self._health_seen, self._admin_seen = health, admin
+                self.any_maxconn = self.limits_any()  # `set maxconn server` bumps the admin version
             return self._usable
         return self.compute_usable(exclude)
+
+    def limits_any(self) -> bool:
+        """Some server of the backend has a maxconn (a plain loop: compiled code has no closures)."""
+        for _server, i in self._all:
+            if self._maxconn[i]:
+                return True
+        return False
 
     def compute_usable(self, exclude: Any) -> list[Any]:
         shm = self.shm
@@ -97,14 +108,16 @@ class Balancer:
         actives: list[Any] = []
         backups: list[Any] = []
         for server, i in self._all:
-            if up[i] and weight[i] and admin[i] == ADMIN_READY and server is not exclude:
+            if up[i] == SRV_UP and weight[i] and admin[i] == ADMIN_READY and server is not exclude:
                 (backups if server.backup else actives).append(server)
         if actives:
             return actives
         return backups if self.allbackups else backups[:1]
 
     def has_room(self, server: Any) -> bool:
-        return not server.maxconn or self.shm.server_conns(server.index) < server.maxconn
+        """Below the server's maxconn (runtime value in shm), counting every worker's streams."""
+        maxconn = self._maxconn[server.index]
+        return not maxconn or self.shm.server_conns(server.index) < maxconn
 
     def count_pick(self) -> int:
         """Record one pick in this worker's column; return the shared position before it."""

@@ -23,12 +23,12 @@ import random
 import selectors
 import signal
 import socket
-import time
 
 from lb.checker import health as hl
 from lb.checker.messages import Census, CheckFacts, backend_down, health_check, server_state
 from lb.checker.probe import Probe
 from lb.checker.report import report, set_log_sink
+from lb.checker.requests import apply_requests, set_up
 from lb.checker.status import status_of
 from lb.checker.target import CheckTarget, build_targets
 from lb.checker.timers import Timer, TimerHeap, now_ms
@@ -44,13 +44,14 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
 class ServerRun:
     """Runtime state of one checked server."""
 
-    __slots__ = ("target", "probe", "timer", "admin_seen")
+    __slots__ = ("target", "probe", "timer", "admin_seen", "disabled")
 
-    def __init__(self, target: CheckTarget, admin: int) -> None:
+    def __init__(self, target: CheckTarget, admin: int, disabled: bool = False) -> None:
         self.target = target
         self.probe: Probe | None = None
         self.timer: Timer | None = None
         self.admin_seen = admin
+        self.disabled = disabled  # `disable health` (srv_check_admin), as last seen
 
 
 class Checker:
@@ -58,7 +59,10 @@ class Checker:
         self.config, self.shm, self.slot, self.master_pid = config, shm, slot, master_pid
         self.selector = selectors.DefaultSelector()
         self.timers = TimerHeap()
-        self.runs = [ServerRun(target, shm.srv_admin[target.index]) for target in build_targets(config)]
+        self.runs = [ServerRun(target, shm.srv_admin[target.index],
+                               bool(shm.srv_check_admin[target.index] & layout.CHECK_DISABLED))
+                     for target in build_targets(config)]  # fmt: skip
+        self.servers = config.all_servers()  # (backend, server) by shm index
         self.members = _backend_members(config)
         self.spread = config.global_.spread_checks
         self.random = random.Random()
@@ -107,6 +111,7 @@ class Checker:
             return
         for run in self.runs:
             self._follow_admin(run)
+        apply_requests(self)
 
     def close(self) -> None:
         for run in self.runs:
@@ -143,7 +148,7 @@ class Checker:
         long_ones = [value for value in intervals if value >= INTER_THRESHOLD]
         shortest = min(long_ones) if long_ones else 0
         start = now_ms()
-        for position, (run, interval) in enumerate(zip(self.runs, intervals)):
+        for position, (run, interval) in enumerate(zip(self.runs, intervals, strict=True)):
             spread_over = max(shortest, interval) + self._jitter(interval)
             self._schedule(run, start + spread_over * position / count)
 
@@ -158,10 +163,11 @@ class Checker:
 
     def _due(self, run: ServerRun) -> None:
         run.timer = None
-        if self.shm.srv_admin[run.target.index] == layout.ADMIN_MAINT or self.stopping:
+        if self.shm.srv_admin[run.target.index] == layout.ADMIN_MAINT or run.disabled or self.stopping:
             self._schedule_next(run)
             return
         run.probe = Probe(run.target, self.selector, self.timers, lambda probe: self._done(run, probe))
+        self.shm.srv_checking[run.target.index] = 1
         run.probe.start()
 
     def _follow_admin(self, run: ServerRun) -> None:
@@ -174,20 +180,20 @@ class Checker:
         if entering and run.probe is not None:
             run.probe.abort()
             run.probe = None
+            self.shm.srv_checking[run.target.index] = 0
             self._schedule_next(run)
         elif leaving:
             i, target = run.target.index, run.target
             self.shm.srv_health[i] = target.rise
             if not self.shm.srv_up[i]:
-                self.shm.srv_up[i] = 1
-                self.shm.srv_change[i] = int(time.time() * 1000)
-                self.shm.versions[layout.HEALTH_VERSION] += 1
+                set_up(self.shm, i, layout.SRV_UP)
             if run.probe is None:
                 self._schedule(run, now_ms())
 
     # -- results ---------------------------------------------------------------------
     def _done(self, run: ServerRun, probe: Probe) -> None:
         run.probe = None
+        self.shm.srv_checking[run.target.index] = 0
         outcome = probe.outcome
         assert outcome is not None
         target, i = run.target, run.target.index
@@ -214,12 +220,11 @@ class Checker:
         runs, failed = shm.srv_checks[i] & 0xFFFFFFFF, shm.srv_checks[i] >> 32
         failed += 1 if (not passed and before.health > 0) else 0  # HAProxy's chkfail counts these
         shm.srv_checks[i] = ((failed & 0xFFFFFFFF) << 32) | ((runs + 1) & 0xFFFFFFFF)
+        shm.set_server_info(i, outcome.info)
         if after.health != before.health:
             shm.srv_health[i] = after.health
         if after.up != before.up:
-            shm.srv_change[i] = int(time.time() * 1000)
-            shm.srv_up[i] = 1 if after.up else 0
-            shm.versions[layout.HEALTH_VERSION] += 1  # balancers rebuild their server sets
+            set_up(shm, i, layout.SRV_UP if after.up else layout.SRV_DOWN)  # balancers rebuild their sets
 
     def _report_transition(self, target: CheckTarget, up: bool, facts: CheckFacts, before: Census) -> None:
         census = self._census(target.backend)

@@ -32,7 +32,8 @@ def seed_health(shm: ShmTable, config: Config, old_shm: ShmTable | None = None,
     """Write srv_up/health/status/code/duration/change for every server of `config`.
 
     Index = position in `config.all_servers()`.  srv_admin and srv_weight
-    are the master's to initialise; srv_checks starts at 0.
+    are the master's to initialise.  A server kept across a reload keeps its
+    check counters (srv_checks, srv_downs, srv_downtime) and last info.
     """
     previous: dict[tuple[str, str], tuple[int, Server]] = {}
     if old_shm is not None and old_config is not None:
@@ -70,5 +71,8 @@ def _copy(shm: ShmTable, index: int, old_shm: ShmTable, old_index: int, old: Ser
     shm.srv_code[index] = old_shm.srv_code[old_index]
     shm.srv_duration[index] = old_shm.srv_duration[old_index]
     shm.srv_change[index] = old_shm.srv_change[old_index]
-    shm.srv_checks[index] = 0
+    shm.srv_checks[index] = old_shm.srv_checks[old_index]  # chkfail goes on counting across reloads
+    shm.srv_downs[index] = old_shm.srv_downs[old_index]
+    shm.srv_downtime[index] = old_shm.srv_downtime[old_index]
+    shm.set_server_info(index, old_shm.server_info(old_index))
     shm.srv_up[index] = 1 if counter.up else 0

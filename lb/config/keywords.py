@@ -13,3 +13,4 @@ import lb.config.validate  # noqa: F401  post-parse checks: routing, timeouts, l
 import lb.logs.keywords  # noqa: F401  log, log-format, option tcplog/httplog, log-tag ...
 import lb.rules.keywords  # noqa: F401  mode http: acl, http-request/response, redirect, cookie, capture, forwardfor, bind ssl
 import lb.rules.uniqueid  # noqa: F401  unique-id-format, unique-id-header
+import lb.runtime_api.keywords  # noqa: F401  stats socket, stats timeout, stats maxconn

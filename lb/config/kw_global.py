@@ -7,7 +7,6 @@ written for a threaded HAProxy runs with the same parallelism.
 
 from __future__ import annotations
 
-from lb.config.model import StatsSocket
 from lb.config.registry import KwContext, KwError, global_keyword
 from lb.config.types import parse_int, parse_time
 
@@ -75,32 +74,6 @@ def kw_heartbeat_timeout(ctx: KwContext, args: list[str]) -> None:
 def kw_spread_checks(ctx: KwContext, args: list[str]) -> None:
     _expect(args, 1, "an integer argument")
     ctx.config.global_.spread_checks = parse_int(args[1], 0, 50, "spread-checks")
-
-
-@global_keyword("stats", applied=False, doc="stats socket <path> [mode M] [level L] [expose-fd listeners]")
-def kw_stats(ctx: KwContext, args: list[str]) -> None:
-    if len(args) < 3 or args[1] != "socket":
-        raise KwError("'stats' in 'global' section expects 'socket' and a path.")
-    sock = StatsSocket(path=args[2], loc=ctx.loc)
-    rest = args[3:]
-    while rest:
-        word = rest.pop(0)
-        if word == "mode" and rest:
-            text = rest.pop(0)
-            if not text or len(text) > 4 or any(c not in "01234567" for c in text):
-                raise KwError(f"'stats socket' : 'mode' expects an octal file mode between 0 and 7777 (got '{text}').")
-            sock.mode = int(text, 8)
-        elif word == "level" and rest:
-            sock.level = rest.pop(0)
-            if sock.level not in ("user", "operator", "admin"):
-                raise KwError(f"'level' only supports 'user', 'operator' or 'admin' (got '{sock.level}').")
-        elif word == "expose-fd" and rest:
-            sock.expose_fd = rest.pop(0) == "listeners"
-        elif word in ("user", "group", "uid", "gid") and rest:
-            rest.pop(0)
-        else:
-            raise KwError(f"'stats socket' : unknown keyword '{word}'.")
-    ctx.config.global_.stats_sockets.append(sock)
 
 
 # Tuning and process keywords that a HAProxy config commonly carries and that

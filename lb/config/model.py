@@ -78,11 +78,31 @@ class LogTarget:
 
 @dataclass
 class StatsSocket:
-    path: str
-    mode: int | None = None
+    """One `stats socket` line: where the master serves HAProxy's runtime API."""
+
+    path: str  # the address as written (`/run/lb.sock`, `ipv4@127.0.0.1:9999`)
+    mode: int | None = None  # file mode of a UNIX socket (None: from the umask)
     level: str = "operator"
     expose_fd: bool = False
     loc: Location | None = None
+    family: str = "unix"  # "unix" | "ipv4" | "ipv6"
+    host: str = ""  # inet sockets
+    port: int = 0
+    uid: int | None = None  # owner of a UNIX socket file (`user`/`uid`)
+    gid: int | None = None  # group of a UNIX socket file (`group`/`gid`)
+    name: str | None = None
+
+    @property
+    def file(self) -> str | None:
+        """The filesystem path of a UNIX socket, None for an inet one."""
+        if self.family != "unix":
+            return None
+        return self.path[5:] if self.path.startswith("unix@") else self.path
+
+    @property
+    def key(self) -> tuple:
+        """Identity of the listening socket across reloads (kept open while it stays)."""
+        return (self.family, self.file, self.host, self.port)
 
 
 @dataclass
@@ -96,6 +116,8 @@ class Global:
     logs: list[LogTarget] = field(default_factory=list)
     log_tag: str = "lb"
     stats_sockets: list[StatsSocket] = field(default_factory=list)
+    stats_timeout: int = 10_000  # `stats timeout`: idle runtime API clients are closed after this (ms)
+    stats_maxconn: int = 10  # `stats maxconn`: concurrent runtime API clients per socket
     nbproc: int = 0  # 0: os.cpu_count()
     hard_stop_after: int | None = None
     heartbeat_timeout: int = 10_000  # lb extension: a silent worker is killed after this

@@ -24,9 +24,25 @@ class ShmTable:
     srv_duration: memoryview
     srv_change: memoryview
     srv_checks: memoryview
+    srv_downs: memoryview
+    srv_downtime: memoryview
+    srv_checking: memoryview
+    srv_health_ack: memoryview
+    srv_info: memoryview
     srv_admin: memoryview
     srv_weight: memoryview
     versions: memoryview
+    srv_maxconn: memoryview
+    srv_check_admin: memoryview
+    srv_health_req: memoryview
+    srv_shutdown: memoryview
+    fe_disabled: memoryview
+    fe_maxconn: memoryview
+    control: memoryview
+    sampled: memoryview
+    be_change: memoryview
+    be_downs: memoryview
+    be_downtime: memoryview
     conns: memoryview
     queued: memoryview
     picks: memoryview
@@ -34,22 +50,24 @@ class ShmTable:
     bequeued: memoryview
     feconn: memoryview
     actconn: memoryview
+    stats_ack: memoryview
     counters: memoryview
     carried: memoryview
 
-    def __init__(self, generation: int, nslots: int, nservers: int, nbackends: int, nproxies: int) -> None:
+    def __init__(self, generation: int, nslots: int, nservers: int, nbackends: int, nproxies: int,
+                 nlisteners: int = 0) -> None:  # fmt: skip
         self.generation = generation
         self.nslots, self.nservers = nslots, nservers
-        self.nbackends, self.nproxies = nbackends, nproxies
-        self.nobjects = nproxies + nservers
+        self.nbackends, self.nproxies, self.nlisteners = nbackends, nproxies, nlisteners
+        self.nobjects = layout.object_count(nservers, nbackends, nproxies, nlisteners)
         self.checker_slot = nslots - 1  # layout.slot_count(): the workers, then the checker
-        table, size = layout.offsets(nslots, nservers, nbackends, nproxies)
+        table, size = layout.offsets(nslots, nservers, nbackends, nproxies, nlisteners)
         self.size = size
         self.mm = mmap.mmap(-1, size, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
         self.buf = memoryview(self.mm)
         layout.HEADER.pack_into(
             self.mm, 0, layout.MAGIC, layout.MAJOR, layout.MINOR, generation,
-            nslots, nservers, nbackends, nproxies, int(time.time() * 1000),
+            nslots, nservers, nbackends, nproxies, int(time.time() * 1000), nlisteners,
         )  # fmt: skip
         for name, (offset, fmt, count) in table.items():
             nbytes = count * _itemsize(fmt)
@@ -117,6 +135,45 @@ class ShmTable:
     def proxy_conns(self, proxy: int) -> int:
         return sum(self.feconn[proxy :: self.nproxies])
 
+    # -- object rows (lb.shm.layout "Objects") ------------------------------
+
+    def frontend_obj(self, proxy: int) -> int:
+        """Row of the frontend side of proxy `proxy` (index in Config.proxies())."""
+        return proxy
+
+    def server_obj(self, server: int) -> int:
+        return self.nproxies + server
+
+    def backend_obj(self, backend: int) -> int:
+        """Row of the backend side of backend `backend` (index in Config.backends)."""
+        return self.nproxies + self.nservers + backend
+
+    def listener_obj(self, listener: int) -> int:
+        """Row of listener `listener` (every bind of Config.frontends, in order)."""
+        return self.nproxies + self.nservers + self.nbackends + listener
+
+    def counter_cells(self, obj: int, name: str) -> memoryview:
+        """The cells of one counter of object `obj` in every slot's row."""
+        per_slot = self.nobjects * layout.NCOUNTERS
+        return self.counters[obj * layout.NCOUNTERS + layout.COUNTER[name] :: per_slot]
+
+    def carried_index(self, obj: int, name: str) -> int:
+        return obj * layout.NCOUNTERS + layout.COUNTER[name]
+
+    def sampled_index(self, obj: int, name: str) -> int:
+        return obj * layout.NSAMPLED + layout.SAMPLE[name]
+
+    def server_info(self, server: int) -> str:
+        """The last check's info text of `server` (checker writes it with set_server_info)."""
+        raw = bytes(self.srv_info[server * layout.INFO_SIZE : (server + 1) * layout.INFO_SIZE])
+        return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+    def set_server_info(self, server: int, text: str) -> None:
+        """Checker only: store `text` (truncated on a character boundary, NUL padded)."""
+        data = text.encode("utf-8")[: layout.INFO_SIZE - 1].decode("utf-8", "ignore").encode("utf-8")
+        start = server * layout.INFO_SIZE
+        self.srv_info[start : start + layout.INFO_SIZE] = data.ljust(layout.INFO_SIZE, b"\0")
+
     def counter(self, obj: int, name: str) -> int:
         """Sum of one counter of object `obj` over every slot, plus what earlier generations carried."""
         index, per_slot = layout.COUNTER[name], self.nobjects * layout.NCOUNTERS
@@ -129,7 +186,8 @@ class ShmTable:
 
     def close(self) -> None:
         """Master, once no process of the generation is left."""
-        for name, _fmt, _count in layout.arrays(self.nslots, self.nservers, self.nbackends, self.nproxies):
+        for name, _fmt, _count in layout.arrays(self.nslots, self.nservers, self.nbackends, self.nproxies,
+                                                self.nlisteners):  # fmt: skip
             getattr(self, name).release()
         try:
             self.buf.release()
@@ -139,7 +197,7 @@ class ShmTable:
 
 
 def _itemsize(fmt: str) -> int:
-    return {"B": 1, "H": 2, "I": 4, "Q": 8}[fmt]
+    return {"B": 1, "H": 2, "I": 4, "Q": 8, "q": 8}[fmt]
 
 
 def _now_ms() -> int:

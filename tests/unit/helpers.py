@@ -46,6 +46,7 @@ def make_table(servers: list[FakeServer], nslots: int = 2, nbackends: int = 1, n
         shm.srv_up[server.index] = 1
         shm.srv_admin[server.index] = ADMIN_READY
         shm.srv_weight[server.index] = server.weight
+        shm.srv_maxconn[server.index] = server.maxconn  # as the master seeds it (lb.carry)
     return shm
 
 

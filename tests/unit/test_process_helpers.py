@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Iterator
@@ -12,8 +10,9 @@ from typing import Iterator
 import pytest
 
 import lb.control
+import lb.errors
 from lb import pidfile
-from lb.control import default_pidfile, master_generation
+from lb.control import default_pidfile, verify_master
 from lb.util import peer_address, pid_alive
 
 
@@ -122,42 +121,44 @@ def test_pidfile_remove_leaves_a_newer_masters_file(tmp_path: Path) -> None:
 
 def test_default_pidfile_derives_from_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
     relative = default_pidfile(["lb.cfg"])
     assert relative == default_pidfile([str(tmp_path / "lb.cfg")])
     directory, name = os.path.split(relative)
-    assert directory == tempfile.gettempdir()
+    assert directory == str(tmp_path / "run" / "lb")  # the private runtime directory, not /tmp
     prefix, digest = name[: -len(".pid")].rsplit("-", 1)
-    assert prefix == f"lb-{os.getuid()}" and name.endswith(".pid")
+    assert prefix == "lb" and name.endswith(".pid")
     assert len(digest) == 10 and int(digest, 16) >= 0
     assert default_pidfile(["other.cfg"]) != relative
     assert default_pidfile(["a.cfg", "b.cfg"]) != default_pidfile(["b.cfg", "a.cfg"])
 
 
-def _fake_cmdline(monkeypatch: pytest.MonkeyPatch, content: bytes | None) -> None:
-    def fake_open(path: str, mode: str = "r", *args, **kwargs):  # type: ignore[no-untyped-def]
-        assert path == "/proc/4242/cmdline" and mode == "rb"
-        if content is None:
-            raise FileNotFoundError(path)
-        return io.BytesIO(content)
-
-    monkeypatch.setattr(lb.control, "open", fake_open, raising=False)
+def _fake_title(monkeypatch: pytest.MonkeyPatch, title: str) -> None:
+    monkeypatch.setattr(lb.control, "process_title", lambda pid: title)
 
 
-@pytest.mark.parametrize("cmdline, expected", [
-    (b"lb: master gen 3", 3),
-    (b"lb: master gen 12\x00\x00\x00\x00", 12),  # setproctitle pads with NULs
-    (b"lb: master [prod] gen 7 ", 7),
-    (b"lb: master", None),  # before the first generation
-    (b"lb: master gen", None),
-    (b"lb: master gen x", None),
-    (b"python\x00-m\x00lb\x00start\x00", None),
-    (b"", None),
-    (None, None),  # the process is gone
-])  # fmt: skip
-def test_master_generation(monkeypatch: pytest.MonkeyPatch, cmdline: bytes | None, expected: int | None) -> None:
-    _fake_cmdline(monkeypatch, cmdline)
-    assert master_generation(4242) == expected
+@pytest.mark.parametrize("title", ["sleep 1000", "", "python -m lb start", "lb: worker 1/2 gen 1"])
+def test_verify_master_refuses_other_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, title: str) -> None:
+    path = tmp_path / "lb.pid"
+    path.write_text("4242\n")
+    _fake_title(monkeypatch, title)
+    with pytest.raises(lb.errors.NotRunning, match="not an lb master"):
+        verify_master(4242, str(path))
 
 
-def test_master_generation_of_a_missing_process(dead_pid: int) -> None:
-    assert master_generation(dead_pid) is None
+def test_verify_master_refuses_a_pid_younger_than_its_pidfile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "lb.pid"
+    path.write_text("4242\n")
+    os.utime(path, (1000.0, 1000.0))
+    _fake_title(monkeypatch, "lb: master gen 3")
+    monkeypatch.setattr(lb.control, "process_start_time", lambda pid: 5000.0)  # started after the file
+    with pytest.raises(lb.errors.NotRunning, match="reused"):
+        verify_master(4242, str(path))
+    monkeypatch.setattr(lb.control, "process_start_time", lambda pid: 900.0)
+    verify_master(4242, str(path))  # started before it wrote the file: this is the master
+
+
+def test_process_start_time_of_this_process_and_a_missing_one(dead_pid: int) -> None:
+    started = lb.control.process_start_time(os.getpid())
+    assert started is not None and abs(started - time.time()) < 3600
+    assert lb.control.process_start_time(dead_pid) is None

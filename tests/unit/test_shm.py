@@ -35,7 +35,14 @@ def test_array_sizes(shape: tuple[int, int, int, int]) -> None:
     assert counts["picks"] == nslots * nbackends
     assert counts["feconn"] == nslots * nproxies
     assert counts["actconn"] == nslots
-    assert counts["counters"] == nslots * (nproxies + nservers) * layout.NCOUNTERS
+    nobjects = nproxies + nservers + nbackends  # no listener rows in these shapes
+    assert counts["counters"] == nslots * nobjects * layout.NCOUNTERS
+    assert counts["carried"] == nobjects * layout.NCOUNTERS
+    assert counts["sampled"] == nobjects * layout.NSAMPLED
+    assert counts["srv_info"] == nservers * layout.INFO_SIZE
+    assert counts["fe_disabled"] == counts["fe_maxconn"] == nproxies
+    assert counts["be_change"] == counts["be_downs"] == nbackends
+    assert counts["stats_ack"] == nslots
 
 
 def test_header_and_slot_structs_fit() -> None:
@@ -48,8 +55,9 @@ def test_header_and_slot_structs_fit() -> None:
 def test_header_fields() -> None:
     before = int(time.time() * 1000)
     shm = ShmTable(7, 3, 5, 2, 4)
-    *fields, created = layout.HEADER.unpack_from(shm.mm, 0)
+    *fields, created, nlisteners = layout.HEADER.unpack_from(shm.mm, 0)
     assert fields == [b"LBSHM\0\0\0", layout.MAJOR, layout.MINOR, 7, 3, 5, 2, 4]  # magic, version, gen, sizes
+    assert nlisteners == 0
     assert before <= created <= int(time.time() * 1000)
     assert shm.size == layout.offsets(3, 5, 2, 4)[1] == len(shm.mm)
     shm.check_header()
@@ -144,11 +152,11 @@ def test_clear_worker_columns_clears_one_slot_only() -> None:
 
 
 def test_counter_index_and_sum() -> None:
-    shm = ShmTable(1, 3, 2, 1, 2)  # objects: 2 proxies then 2 servers
-    assert shm.nobjects == 4
+    shm = ShmTable(1, 3, 2, 1, 2)  # objects: 2 proxies, 2 servers, then 1 backend side
+    assert shm.nobjects == 5
     seen = set()
     for slot in range(3):
-        for obj in range(4):
+        for obj in range(5):
             for name in layout.COUNTERS:
                 seen.add(shm.counter_index(slot, obj, name))
     assert seen == set(range(len(shm.counters)))  # a bijection onto the array

@@ -1,0 +1,136 @@
+"""Master <-> worker request channels, for commands that need the workers' streams (master).
+
+`show sess` and `shutdown session` concern streams only a worker knows.
+Each worker gets one end of a socketpair made by the master before the fork
+(`Generation.spawn_worker` stores it as `Worker.control_channel`); the
+master keeps the other end on its selector.  Protocol, one JSON object per
+line each way:
+
+    worker -> master   {"hello": 1}        once its loop runs: it answers requests
+    master -> worker   {"id": 7, "cmd": "show sess"}
+    worker -> master   {"id": 7, "lines": ["0x1000000002a: proto=tcpv4 src=... fe=... be=... srv=..."]}
+    master -> worker   {"id": 8, "cmd": "shutdown session", "session": 1099511627818}
+    worker -> master   {"id": 8, "found": true}
+
+A session id names its worker: generation << 40 | slot << 32 | a number the
+worker chose (32 bits), printed as HAProxy prints stream pointers (0x...).
+A worker that never said hello is not asked (an engine without the hook);
+one that does not answer within REQUEST_TIMEOUT is left out of the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import selectors
+import socket
+import time
+from typing import Any, Callable
+
+REQUEST_TIMEOUT = 1.0
+MAX_LINE = 1 << 22  # a worker's answer (every session of a busy worker) fits in 4 MB
+
+
+def session_owner(session_id: int) -> tuple[int, int]:
+    """(generation, slot) of the worker that owns a session id."""
+    return session_id >> 40, (session_id >> 32) & 0xFF
+
+
+class WorkerChannel:
+    def __init__(self, sock: socket.socket, selector: selectors.BaseSelector, generation: int, slot: int) -> None:
+        self.sock, self.selector = sock, selector
+        self.generation, self.slot = generation, slot
+        self.capable = False  # the worker said hello
+        self.buffer = b""
+        self.waiters: dict[int, Callable[[dict | None], None]] = {}
+        self.next_id = 1
+        self.closed = False
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ, self.on_readable)
+
+    def request(self, message: dict, done: Callable[[dict | None], None]) -> None:
+        """Send a request; `done` gets the answer, or None if the worker cannot answer."""
+        if self.closed or not self.capable:
+            done(None)
+            return
+        message = {**message, "id": self.next_id}
+        self.waiters[self.next_id] = done
+        self.next_id += 1
+        try:
+            self.sock.send(json.dumps(message).encode() + b"\n")  # small: fits the socket buffer
+        except OSError:
+            self.close()
+
+    def on_readable(self, mask: int) -> None:
+        try:
+            data = self.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.close()
+            return
+        self.buffer += data
+        while b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            self.receive(line)
+        if len(self.buffer) > MAX_LINE:
+            self.close()
+
+    def receive(self, line: bytes) -> None:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return
+        if not isinstance(message, dict):
+            return
+        if message.get("hello"):
+            self.capable = True
+            return
+        done = self.waiters.pop(message.get("id", -1), None)
+        if done is not None:
+            done(message)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.selector.unregister(self.sock)
+        except (KeyError, ValueError):
+            pass
+        self.sock.close()
+        for done in self.waiters.values():
+            done(None)
+        self.waiters.clear()
+
+
+class Gathering:
+    """Answers of several workers to one request, ready when all came or time ran out."""
+
+    def __init__(self, channels: list[WorkerChannel], message: dict, timeout: float = REQUEST_TIMEOUT) -> None:
+        self.answers: list[dict] = []
+        self.missing = 0
+        self.deadline = time.monotonic() + timeout
+        self.expected = len(channels)
+        self.received = 0
+        for channel in channels:
+            channel.request(message, self.collect)
+
+    def collect(self, answer: dict | None) -> None:
+        self.received += 1
+        if answer is None:
+            self.missing += 1
+        else:
+            self.answers.append(answer)
+
+    def done(self) -> bool:
+        return self.received >= self.expected or time.monotonic() >= self.deadline
+
+
+def attach(generation: Any, slot: int, master_end: socket.socket, selector: selectors.BaseSelector) -> None:
+    """Keep the master's end of a new worker's channel (replacing a dead worker's)."""
+    old = generation.channels.get(slot)
+    if old is not None:
+        old.close()
+    generation.channels[slot] = WorkerChannel(master_end, selector, generation.number, slot)
