@@ -12,7 +12,6 @@ Exchange (workers/http/exchange.py): only the attributes named are read.
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from lb.logs.record import HTX_END_OF_HEADERS, HTX_START_LINE
