@@ -41,6 +41,7 @@ from lb.config.model import (
     Diagnostic,
     Location,
     Proxy,
+    cap_str,
 )
 
 # Sections HAProxy has and lb does not implement: their bodies are skipped.
@@ -221,11 +222,6 @@ def _new_proxy(base: Proxy | None, name: str, section: str, loc: Location) -> Pr
     return proxy
 
 
-def cap_str(section: str) -> str:
-    """HAProxy's proxy_cap_str(): a listen section is a 'proxy'."""
-    return "proxy" if section == SECTION_LISTEN else section
-
-
 def _register_proxy(state: _State, proxy: Proxy) -> None:
     caps = SECTION_CAPS[proxy.section]
     tables = []
@@ -312,5 +308,5 @@ def _not_allowed(state: _State, name: str, loc: Location) -> None:
     )
 
 
-__all__ = ["parse_files", "parse_text", "parse_line", "cap_str", "UNSUPPORTED_SECTIONS", "SECTION_FRONTEND",
+__all__ = ["parse_files", "parse_text", "parse_line", "UNSUPPORTED_SECTIONS", "SECTION_FRONTEND",
            "SECTION_LISTEN"]  # fmt: skip
