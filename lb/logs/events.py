@@ -13,6 +13,14 @@ traffic lines (`<PRI>Nov 26 17:39:44 lb[42]: reload outcome=success ...`).
     events.attach_syslog(config, master_pid=os.getpid())
     events.reload(generation=2, outcome="success")
     events.server_state("be", "s1", "DOWN", "Server be/s1 is DOWN, reason: ...")
+
+Logging never raises into the caller: a stderr that is closed or a broken
+pipe loses the line (counted in `lost_events()`), a syslog target that
+fails counts a dropped message (lb.logs.targets).  A failure that may
+repeat on every message (a log target gone, a bug met on each request) is
+reported with `failure()`: at once the first time, then at most once per
+REPORT_EVERY seconds with the number of repeats left unreported, as
+HAProxy reports a failing log server once.
 """
 
 from __future__ import annotations
@@ -21,7 +29,8 @@ import logging
 import os
 import sys
 import time
-from typing import Any, TextIO
+import traceback
+from typing import Any, Callable, Hashable, TextIO
 
 import structlog
 
@@ -29,6 +38,7 @@ from lb.logs import syslog
 
 _configured = False
 _syslog_targets: list[Any] = []  # lb.logs.runtime.Target, global `log` lines of this process
+REPORT_EVERY = 60.0  # seconds between two reports of a failure that keeps happening
 
 # structlog method name -> syslog level
 _LEVELS = {"debug": syslog.LOG_DEBUG, "info": syslog.LOG_INFO, "notice": syslog.LOG_NOTICE,
@@ -56,22 +66,65 @@ def event_text(event_dict: dict[str, Any]) -> str:
 
 
 def _forward_to_syslog(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    """structlog processor: also send the event to the global syslog targets."""
+    """structlog processor: also send the event to the global syslog targets (a
+    failure there loses the syslog copy, never the event)."""
     if _syslog_targets:
-        level = _LEVELS.get(method, syslog.LOG_INFO)
-        body = event_text(event_dict).encode("utf-8", "surrogateescape")
-        now = time.time()
+        try:
+            level = _LEVELS.get(method, syslog.LOG_INFO)
+            body = event_text(event_dict).encode("utf-8", "surrogateescape")
+            now = time.time()
+        except Exception as exc:  # noqa: BLE001  a value that cannot be rendered as text
+            for target in _syslog_targets:
+                target.sink.lost(f"event could not be rendered: {exc!r}")
+            return event_dict
         for target in _syslog_targets:
             target.send(level, body, now)
     return event_dict
 
 
+class _QuietStream:
+    """The stream events are printed on, losing a line rather than raising
+    (stderr closed, a broken pipe): structlog's PrintLogger writes to it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.lost = 0
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except (OSError, ValueError):  # ValueError: I/O operation on closed file
+            self.lost += text.endswith("\n")  # one event per line, whether its LF is written apart or not
+            return 0
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def isatty(self) -> bool:
+        try:
+            return self.stream.isatty()
+        except (OSError, ValueError, AttributeError):
+            return False
+
+
+_stream: _QuietStream | None = None
+_lost_events = 0  # events that could not be built or rendered
+
+
+def lost_events() -> int:
+    """Events of this process that reached neither stderr nor anywhere else."""
+    return _lost_events + (_stream.lost if _stream is not None else 0)
+
+
 def configure(fmt: str | None = None, role: str = "cli", generation: int | None = None,
               stream: TextIO | None = None) -> None:
     """Set up structlog for this process; `fmt` is "json", "console" or None (console on a terminal)."""
-    global _configured
-    stream = stream or sys.stderr
-    tty = hasattr(stream, "isatty") and stream.isatty()
+    global _configured, _stream
+    _stream = _QuietStream(stream or sys.stderr)
+    tty = _stream.isatty()
     if fmt is None:
         fmt = "console" if tty else "json"
     if fmt not in ("json", "console"):
@@ -86,7 +139,7 @@ def configure(fmt: str | None = None, role: str = "cli", generation: int | None 
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        logger_factory=structlog.PrintLoggerFactory(file=_stream),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.clear_contextvars()
@@ -123,8 +176,62 @@ def get_logger(**bound: Any) -> Any:
 
 
 def event(name: str, level: str = "info", **fields: Any) -> None:
-    """Log event `name` at `level` ("info", "warning", "error" ...)."""
-    getattr(get_logger(), level)(name, **fields)
+    """Log event `name` at `level` ("info", "warning", "error" ...); never raises."""
+    global _lost_events
+    try:
+        getattr(get_logger(), level)(name, **fields)
+    except Exception:  # noqa: BLE001  a processor or renderer tripping over a value
+        _lost_events += 1
+
+
+class Throttle:
+    """When a failure that repeats may be reported: at once the first time, then
+    at most once per `every` seconds; `due()` says how many were left out since."""
+
+    def __init__(self, every: float = REPORT_EVERY, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every, self.clock = every, clock
+        self.next_at: dict[Hashable, float] = {}
+        self.unreported: dict[Hashable, int] = {}
+
+    def due(self, key: Hashable) -> int | None:
+        """None: not now (counted); else the repeats not reported since the last report."""
+        now = self.clock()
+        at = self.next_at.get(key)
+        if at is not None and now < at:
+            self.unreported[key] = self.unreported.get(key, 0) + 1
+            return None
+        self.next_at[key] = now + self.every
+        return self.unreported.pop(key, 0)
+
+
+_throttle = Throttle()
+_reporting = False  # a report that fails must not report itself
+
+
+def failure(key: Hashable, name: str, level: str = "error", exc: BaseException | None = None,
+            **fields: Any) -> bool:
+    """Report a failure that may repeat, without flooding (see the module
+    docstring); `exc` adds `error` and the `traceback`.  True when an event was
+    logged now.  Never raises."""
+    global _reporting
+    if _reporting:
+        return False
+    _reporting = True
+    try:
+        left_out = _throttle.due(key)
+        if left_out is None:
+            return False
+        if left_out:
+            fields["unreported"] = left_out
+        if exc is not None:
+            fields.setdefault("error", repr(exc))
+            fields["traceback"] = "".join(traceback.format_exception(exc))
+        event(name, level, **fields)
+        return True
+    except Exception:  # noqa: BLE001  reporting must never be what fails the caller
+        return False
+    finally:
+        _reporting = False
 
 
 def started(generation: int, workers: int, **fields: Any) -> None:
