@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable, TextIO
 
 from lb.checker.messages import Message
 from lb.config.model import Proxy
-from lb.logs import events
+from lb.logs import events, failures
 
 if TYPE_CHECKING:
     from lb.checker.target import CheckTarget
@@ -54,7 +54,7 @@ def report(message: Message, proxy: Proxy | None, stream: TextIO | None = None) 
         try:
             _log_sink(proxy, message.syslog_level, message.syslog_text)
         except Exception as exc:  # noqa: BLE001  the sink counts its own losses; this is a bug in it
-            events.failure(("health log", proxy.name), "log line dropped", exc=exc, proxy=proxy.name)
+            failures.report(("health log", proxy.name), "log line dropped", exc=exc, proxy=proxy.name)
 
 
 def _emit_event(message: Message) -> None:
@@ -65,7 +65,7 @@ def _emit_event(message: Message) -> None:
 def internal_error(step: str, target: CheckTarget | None, exc: Exception) -> None:
     """A bug met by the checker (`step`: where): one structlog event with the
     traceback, like a worker's; the same failure again on the same server is
-    not reported more than once a minute (lb.logs.events.failure).  Never raises."""
+    not reported more than once a minute (lb.logs.failures).  Never raises."""
     backend, server = (target.backend.name, target.server.name) if target is not None else (None, None)
-    events.failure(("checker", backend, server, step, type(exc)), "internal error", exc=exc,
-                   where=f"checker {step}", backend=backend, server=server)
+    failures.report(("checker", backend, server, step, type(exc)), "internal error", exc=exc,
+                    where=f"checker {step}", backend=backend, server=server)

@@ -17,10 +17,7 @@ traffic lines (`<PRI>Nov 26 17:39:44 lb[42]: reload outcome=success ...`).
 Logging never raises into the caller: a stderr that is closed or a broken
 pipe loses the line (counted in `lost_events()`), a syslog target that
 fails counts a dropped message (lb.logs.targets).  A failure that may
-repeat on every message (a log target gone, a bug met on each request) is
-reported with `failure()`: at once the first time, then at most once per
-REPORT_EVERY seconds with the number of repeats left unreported, as
-HAProxy reports a failing log server once.
+repeat on every message is reported through lb.logs.failures.
 """
 
 from __future__ import annotations
@@ -29,8 +26,7 @@ import logging
 import os
 import sys
 import time
-import traceback
-from typing import Any, Callable, Hashable, TextIO
+from typing import Any, TextIO
 
 import structlog
 
@@ -38,7 +34,6 @@ from lb.logs import syslog
 
 _configured = False
 _syslog_targets: list[Any] = []  # lb.logs.runtime.Target, global `log` lines of this process
-REPORT_EVERY = 60.0  # seconds between two reports of a failure that keeps happening
 
 # structlog method name -> syslog level
 _LEVELS = {"debug": syslog.LOG_DEBUG, "info": syslog.LOG_INFO, "notice": syslog.LOG_NOTICE,
@@ -182,56 +177,6 @@ def event(name: str, level: str = "info", **fields: Any) -> None:
         getattr(get_logger(), level)(name, **fields)
     except Exception:  # noqa: BLE001  a processor or renderer tripping over a value
         _lost_events += 1
-
-
-class Throttle:
-    """When a failure that repeats may be reported: at once the first time, then
-    at most once per `every` seconds; `due()` says how many were left out since."""
-
-    def __init__(self, every: float = REPORT_EVERY, clock: Callable[[], float] = time.monotonic) -> None:
-        self.every, self.clock = every, clock
-        self.next_at: dict[Hashable, float] = {}
-        self.unreported: dict[Hashable, int] = {}
-
-    def due(self, key: Hashable) -> int | None:
-        """None: not now (counted); else the repeats not reported since the last report."""
-        now = self.clock()
-        at = self.next_at.get(key)
-        if at is not None and now < at:
-            self.unreported[key] = self.unreported.get(key, 0) + 1
-            return None
-        self.next_at[key] = now + self.every
-        return self.unreported.pop(key, 0)
-
-
-_throttle = Throttle()
-_reporting = False  # a report that fails must not report itself
-
-
-def failure(key: Hashable, name: str, level: str = "error", exc: BaseException | None = None,
-            **fields: Any) -> bool:
-    """Report a failure that may repeat, without flooding (see the module
-    docstring); `exc` adds `error` and the `traceback`.  True when an event was
-    logged now.  Never raises."""
-    global _reporting
-    if _reporting:
-        return False
-    _reporting = True
-    try:
-        left_out = _throttle.due(key)
-        if left_out is None:
-            return False
-        if left_out:
-            fields["unreported"] = left_out
-        if exc is not None:
-            fields.setdefault("error", repr(exc))
-            fields["traceback"] = "".join(traceback.format_exception(exc))
-        event(name, level, **fields)
-        return True
-    except Exception:  # noqa: BLE001  reporting must never be what fails the caller
-        return False
-    finally:
-        _reporting = False
 
 
 def started(generation: int, workers: int, **fields: Any) -> None:

@@ -8,7 +8,7 @@
 
 Nothing here raises into the caller: a line that cannot be rendered or
 sent is counted as dropped on its targets and reported once
-(lb.logs.targets, lb.logs.events.failure).
+(lb.logs.targets, lb.logs.failures).
 
 `log()` applies `option dontlognull` (nothing logged when the client sent no
 byte: HAProxy tests the request channel's total), `option dontlog-normal`,
@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from lb.config.model import MODE_HTTP, Config, Proxy
-from lb.logs import syslog
+from lb.logs import failures, syslog
 from lb.logs.logformat import RenderContext
 from lb.logs.model import KIND_FD, KIND_UDP, KIND_UNIX, SyslogTarget, area_of
 from lb.logs.record import LogRecord
@@ -144,9 +144,7 @@ class ProxyLogger:
         for target in self.targets:
             target.sink.dropped += 1
             target.sink.errors += 1
-        from lb.logs import events
-
-        events.failure(("log line", self.name), "log line dropped", exc=exc, proxy=self.name)
+        failures.report(("log line", self.name), "log line dropped", exc=exc, proxy=self.name)
 
     def _emit(self, level: int, line: str, structured_data: str = "-") -> None:
         body = line.encode("utf-8", "surrogateescape")[: self.max_body]

@@ -34,6 +34,8 @@ import socket
 import stat
 import time
 
+from lb.logs import failures
+
 _DROP_ERRNOS = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS)
 COMPLETE_WITHIN = 0.1  # seconds allowed to finish a message a pipe took in part
 
@@ -45,7 +47,7 @@ class Sink:
     reason; `errors` counts those of them lost to something else than a full
     buffer (no listener, a socket or fd gone, a bug), so `dropped - errors`
     is HAProxy's DroppedLogs.  The first loss of a sink is reported as an
-    event, later ones at most once a minute (lb.logs.events.failure):
+    event, later ones at most once a minute (lb.logs.failures):
     HAProxy alerts once when a log server fails and counts a full one
     silently; lb reports both, without flooding.
     """
@@ -82,10 +84,8 @@ class Sink:
         """Count one message lost to `reason` and report it without flooding."""
         self.dropped += 1
         self.errors += 0 if full else 1
-        from lb.logs import events  # here: on the failure path only
-
-        events.failure(("log send", self.description), "log send failed", "warning", target=self.description,
-                       reason=reason, dropped=self.dropped)  # fmt: skip
+        failures.report(("log send", self.description), "log send failed", "warning", target=self.description,
+                        reason=reason, dropped=self.dropped)  # fmt: skip
 
 
 class UdpSink(Sink):

@@ -32,7 +32,7 @@ from lb.checker import status as st
 from lb.checker.probe import Probe
 from lb.checker.runner import Checker
 from lb.checker.timers import TimerHeap, now_ms
-from lb.logs import events
+from lb.logs import events, failures
 from lb.shm.table import ShmTable
 from tests.checker.helpers import Listener, StuckListener, parse
 
@@ -89,7 +89,7 @@ def is_a(obj: Any) -> bool:
 
 @pytest.fixture
 def logged(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
-    monkeypatch.setattr(events, "_throttle", events.Throttle())
+    monkeypatch.setattr(failures, "_throttle", failures.Throttle())
     stream = io.StringIO()
     events.configure("json", role="checker", stream=stream)
     yield stream
@@ -329,7 +329,7 @@ def test_a_probe_no_server_holds_is_closed_when_its_callback_escapes(harness: Ha
 
 def test_the_internal_error_report_itself_failing(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Probe, "_handle_io", _failing_for_a(Probe._handle_io))
-    monkeypatch.setattr(events, "event", lambda *args, **kwargs: 1 / 0)  # structlog broken too
+    monkeypatch.setattr(failures, "_emit", lambda *args: 1 / 0)  # structlog broken too
     harness.drive(lambda: harness.checks(A) >= 3 and harness.checks(B) >= 3)
     assert harness.shm.srv_up[B] == 1
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from lb.config import parser
-from lb.logs import events, syslog, targets
+from lb.logs import events, failures, syslog, targets
 from lb.logs.record import LogRecord
 from lb.logs.runtime import build_global_targets, build_loggers, dropped_logs, lost_logs
 from tests.logs.conftest import UdpReceiver
@@ -44,7 +44,7 @@ class Events:
 
 @pytest.fixture
 def logged(monkeypatch: pytest.MonkeyPatch) -> Iterator[Events]:
-    monkeypatch.setattr(events, "_throttle", events.Throttle())  # every test starts unreported
+    monkeypatch.setattr(failures, "_throttle", failures.Throttle())  # every test starts unreported
     monkeypatch.setattr(events, "_syslog_targets", [])
     yield Events()
     events.configure("json", role="test", stream=io.StringIO())
@@ -62,7 +62,7 @@ def unix_receiver(path: Path) -> socket.socket:
 
 def test_a_repeated_failure_is_reported_at_once_then_once_per_period() -> None:
     now = [100.0]
-    throttle = events.Throttle(every=60.0, clock=lambda: now[0])
+    throttle = failures.Throttle(every=60.0, clock=lambda: now[0])
     assert throttle.due("k") == 0  # the first one: report
     assert [throttle.due("k") for _ in range(5)] == [None] * 5  # within the period: counted
     assert throttle.due("other") == 0  # another failure has its own period
@@ -74,13 +74,13 @@ def test_a_repeated_failure_is_reported_at_once_then_once_per_period() -> None:
 def test_a_report_that_fails_does_not_report_itself(logged: Events, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
 
-    def broken_event(name: str, level: str = "info", **fields: Any) -> None:
+    def broken_emit(name: str, level: str, fields: dict[str, Any]) -> None:
         calls.append(name)
-        events.failure("inner", "nested")  # as a failing syslog target would, from inside the report
+        failures.report("inner", "nested")  # as a failing syslog target would, from inside the report
         raise RuntimeError("renderer broken")
 
-    monkeypatch.setattr(events, "event", broken_event)
-    assert events.failure("outer", "log send failed") is False
+    monkeypatch.setattr(failures, "_emit", broken_emit)
+    assert failures.report("outer", "log send failed") is False
     assert calls == ["log send failed"]
 
 
