@@ -1,6 +1,6 @@
 """End to end: `lbctl check` on files that are not configurations (a real process each).
 
-/dev/zero, /dev/urandom, a binary, a sparse 1 GB file, a 2 MB line, a FIFO:
+/dev/zero, /dev/urandom, a binary, a sparse 1 GB file, a 2 MB line, a FIFO, a directory:
 every problem is a config error at `file:line` on stderr, the exit status
 is 1 (or the verdict of what a FIFO held), no traceback, and the run ends
 without reading more than the reader's bounds.  Where HAProxy 2.6 has the
@@ -103,9 +103,19 @@ def test_a_fifo_is_checked_like_a_file(tmp_path: Path) -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, b"Configuration file is valid\n", b"")
 
 
-def test_a_directory_is_refused_by_the_command_line(tmp_path: Path) -> None:
-    result = lbctl_check(tmp_path, str(tmp_path))
-    assert result.returncode == 2 and b"is a directory" in result.stderr and b"Traceback" not in result.stderr
+def test_a_directory_of_hostile_files_reports_each(tmp_path: Path) -> None:
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "conf.d" / "a.cfg").write_bytes(b"global\n\0\0\0\n    maxconn 10\n")
+    (tmp_path / "conf.d" / "b.cfg").write_bytes(b"x" * (MAX_LINE_BYTES + 1) + b"\n")
+    result = lbctl_check(tmp_path, "conf.d")
+    assert b"Traceback" not in result.stderr and result.returncode == 1
+    assert messages(result.stderr) == [
+        b"[ALERT] parsing [conf.d/a.cfg:2]: Stray NUL character at position 1.",
+        b"[ALERT] Error(s) found in configuration file : conf.d/a.cfg",
+        f"[ALERT] parsing [conf.d/b.cfg:1]: line too long (more than {MAX_LINE_BYTES} bytes), skipping it.".encode(),
+        b"[ALERT] Error(s) found in configuration file : conf.d/b.cfg",
+        b"[ALERT] Fatal errors found in configuration.",
+    ]
 
 
 # -- side by side with HAProxy 2.6 -----------------------------------------------------------
