@@ -24,6 +24,7 @@ import socket
 import struct
 from typing import Callable, NamedTuple
 
+from lb.checker import report
 from lb.checker import status as st
 from lb.checker.expect import CONTINUE, FAIL, WAIT, eval_http, eval_tcp, success_info
 from lb.checker.httpmsg import HttpResponse, build_request
@@ -69,12 +70,20 @@ def step_info(rule: Rule) -> str:
 
 
 class Probe:
-    """Runs once; `done(probe)` is called with `probe.outcome` set, unless abort() came first."""
+    """Runs once; `done(probe)` is called with `probe.outcome` set, unless abort() came first.
+
+    Every way in (start, socket events, the timeout) goes through `_enter`:
+    an exception in the probe's own work ends this check as a failed one
+    (SOCKERR, "internal error: ..."), is reported once with its traceback,
+    and closes the socket.  `done` is then called outside that guard: what
+    the checker does with the result is the checker's to guard.
+    """
 
     def __init__(self, target: CheckTarget, selector: selectors.BaseSelector, timers: TimerHeap,
                  done: Callable[["Probe"], None]) -> None:
         self.target, self.selector, self.timers, self.done = target, selector, timers, done
         self.outcome: Outcome | None = None
+        self.reported = False  # done() called, or abort(): it never will be
         self.started = 0.0
         self.pos = 0
         self.sock: socket.socket | None = None
@@ -94,44 +103,59 @@ class Probe:
     # -- life cycle ------------------------------------------------------------
     def start(self) -> None:
         self.started = now_ms()
-        try:
-            self._run()
-        except Exception as exc:  # noqa: BLE001
-            self._finish(st.SOCKERR, f"internal error: {exc!r}")
+        self._enter("start", self._run)
 
     def abort(self) -> None:
-        """Stop without reporting (server put in maintenance, checker stopping)."""
-        self.done = lambda probe: None
+        """Stop without reporting (server put in maintenance, checker stopping, a failure around it)."""
+        self.reported = True
         self._close()
+
+    def _enter(self, step: str, work: Callable[[], None]) -> None:
+        """Run `work` for this check, then hand a finished outcome to `done`, once."""
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001  a bug ends this check, not the checker
+            report.internal_error(f"probe {step}", self.target, exc)
+            self._finish(st.SOCKERR, f"internal error: {exc!r}")
+        if self.outcome is not None and not self.reported:
+            self.reported = True
+            self.done(self)
 
     @property
     def tcp_check(self) -> bool:
         return self.target.kind == KIND_TCP
 
     def _finish(self, status: int, info: str = "", code: int | None = None) -> None:
+        """Set the outcome (the first one wins) and close; `_enter` reports it."""
         if self.outcome is not None:
             return
         duration = max(0, int(now_ms() - self.started))
         self.outcome = Outcome(status, self.code if code is None else code, info, duration)
         self._close()
-        self.done(self)
 
     def _close(self) -> None:
+        """Release the timer and the socket; never raises, always closes."""
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if self.sock is not None:
+        sock, self.sock = self.sock, None
+        if sock is None:
+            return
+        try:
             if self.mask:
-                self.selector.unregister(self.sock)
-            self.mask = 0
-            linger = isinstance(self.connect_rule, ConnectRule) and self.connect_rule.linger
-            try:
-                if not linger:
-                    self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_ON_CLOSE)
-            except OSError:
-                pass
-            self.sock.close()
-            self.sock = None
+                self.selector.unregister(sock)
+        except (KeyError, ValueError, OSError):  # not (or no longer) registered: nothing to undo
+            pass
+        self.mask = 0
+        try:
+            if not (isinstance(self.connect_rule, ConnectRule) and self.connect_rule.linger):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_ON_CLOSE)
+        except OSError:
+            pass
+        try:
+            sock.close()
+        except OSError:  # closed under us already
+            pass
 
     # -- the program -------------------------------------------------------------
     def _run(self) -> None:
@@ -262,13 +286,10 @@ class Probe:
     def _arm(self, delay: float) -> None:
         if self.timer is not None:
             self.timer.cancel()
-        self.timer = self.timers.call_at(now_ms() + delay, self._on_timeout)
+        self.timer = self.timers.call_at(now_ms() + delay, self._on_timeout, owner=self)
 
     def _on_io(self, mask: int) -> None:
-        try:
-            self._handle_io(mask)
-        except Exception as exc:  # noqa: BLE001  a bug must end this check, not the checker
-            self._finish(st.SOCKERR, f"internal error: {exc!r}")
+        self._enter("io", lambda: self._handle_io(mask))
 
     def _handle_io(self, mask: int) -> None:
         if self.outcome is not None or self.sock is None:
@@ -321,10 +342,7 @@ class Probe:
 
     def _on_timeout(self) -> None:
         self.timer = None
-        try:
-            self._handle_timeout()
-        except Exception as exc:  # noqa: BLE001
-            self._finish(st.SOCKERR, f"internal error: {exc!r}")
+        self._enter("timeout", self._handle_timeout)
 
     def _handle_timeout(self) -> None:
         if self.outcome is not None:

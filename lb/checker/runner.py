@@ -14,6 +14,13 @@ Every TICK_MS the loop beats the heartbeat of its slot, notices admin
 changes written by the master (a server in MAINT is not checked; leaving
 MAINT restarts it at `rise` with an immediate check, as HAProxy) and exits
 if the master is gone.  SIGTERM (or SIGINT, SIGUSR1) stops it promptly.
+
+A bug met while checking a server (in its probe, its timer, storing or
+reporting its result) ends that one attempt and is reported once as an
+`internal error` event with the traceback: a probe's own failure counts as
+a failed check (SOCKERR, "internal error: ..."), the checker's failure
+around it is retried at the next interval.  The socket is closed either
+way, and the other servers' checks go on.
 """
 
 from __future__ import annotations
@@ -23,10 +30,12 @@ import random
 import selectors
 import signal
 import socket
+from typing import Any, Callable
 
 from lb.checker import health as hl
 from lb.checker.messages import Census, CheckFacts, backend_down, health_check, server_state
 from lb.checker.probe import Probe
+from lb.checker.report import internal_error as report_internal_error
 from lb.checker.report import report, set_log_sink
 from lb.checker.requests import apply_requests, set_up
 from lb.checker.status import status_of
@@ -67,6 +76,7 @@ class Checker:
         self.spread = config.global_.spread_checks
         self.random = random.Random()
         self.stopping = False
+        self.next_tick = 0.0
         self._wake_r, self._wake_w = socket.socketpair()
 
     # -- process plumbing --------------------------------------------------------
@@ -92,17 +102,27 @@ class Checker:
     def run(self) -> None:
         self.shm.set_slot(self.slot, os.getpid(), layout.SLOT_RUNNING)
         self.schedule_first_checks()
-        next_tick = 0.0
         while not self.stopping:
-            now = now_ms()
-            if now >= next_tick:
-                self.tick()
-                next_tick = now + TICK_MS
-            delay = self.timers.next_delay(now, next_tick - now)
-            for key, mask in self.selector.select(delay / 1000.0):
-                key.data(mask)
-            self.timers.run_due(now_ms())
+            self.run_once()
         self.close()
+
+    def run_once(self) -> None:
+        """One turn of the loop: the tick when due, socket events, due timers.
+
+        No exception leaves it: each callback is guarded where it is handed
+        out (`_guarded`), and what would still escape is caught here and
+        pinned on the server it concerns (`_recover`)."""
+        now = now_ms()
+        if now >= self.next_tick:
+            self._guarded(None, "tick", self.tick)
+            self.next_tick = now + TICK_MS
+        delay = self.timers.next_delay(now, self.next_tick - now)
+        for key, mask in self.selector.select(delay / 1000.0):
+            try:
+                key.data(mask)
+            except Exception as exc:  # noqa: BLE001  a probe's own guard failed
+                self._escaped(getattr(key.data, "__self__", None), "event", exc)
+        self.timers.run_due(now_ms(), lambda timer, exc: self._escaped(timer.owner, "timer", exc))
 
     def tick(self) -> None:
         self.shm.heartbeat(self.slot)
@@ -110,8 +130,41 @@ class Checker:
             self.stopping = True  # orphaned: the master is gone, so is our generation
             return
         for run in self.runs:
-            self._follow_admin(run)
-        apply_requests(self)
+            self._guarded(run, "admin", self._follow_admin, run)
+        self._guarded(None, "runtime requests", apply_requests, self)
+
+    # -- failures -------------------------------------------------------------------
+    def _guarded(self, run: ServerRun | None, step: str, work: Callable[..., None], *args: Any) -> None:
+        try:
+            work(*args)
+        except Exception as exc:  # noqa: BLE001  a bug around one check must not stop the others
+            self._recover(run, step, exc)
+
+    def _recover(self, run: ServerRun | None, step: str, exc: Exception) -> None:
+        """A bug met while working for `run`: report it (once), end its check
+        attempt, closing its socket, and check it again at its next interval."""
+        report_internal_error(step, run.target if run is not None else None, exc)
+        if run is None:
+            return
+        probe, run.probe = run.probe, None
+        if probe is not None:
+            probe.abort()
+        try:
+            self._schedule_next(run)
+        except Exception:  # noqa: BLE001  even the interval cannot be read: fall back to `inter`
+            self._schedule(run, now_ms() + run.target.inter)
+
+    def _escaped(self, owner: object, step: str, exc: Exception) -> None:
+        """An exception that left a socket or timer callback: recover the server
+        it worked for; a probe no server holds any more is closed all the same
+        (its socket must not stay registered, firing again)."""
+        if isinstance(owner, ServerRun):
+            run: ServerRun | None = owner
+        else:
+            run = next((run for run in self.runs if owner is not None and run.probe is owner), None)
+        if isinstance(owner, Probe) and run is None:
+            owner.abort()
+        self._recover(run, step, exc)
 
     def close(self) -> None:
         for run in self.runs:
@@ -155,7 +208,7 @@ class Checker:
     def _schedule(self, run: ServerRun, when: float) -> None:
         if run.timer is not None:
             run.timer.cancel()
-        run.timer = self.timers.call_at(when, lambda: self._due(run))
+        run.timer = self.timers.call_at(when, lambda: self._guarded(run, "schedule", self._due, run), owner=run)
 
     def _schedule_next(self, run: ServerRun) -> None:
         interval = self._interval(run.target)
@@ -166,7 +219,8 @@ class Checker:
         if self.shm.srv_admin[run.target.index] == layout.ADMIN_MAINT or run.disabled or self.stopping:
             self._schedule_next(run)
             return
-        run.probe = Probe(run.target, self.selector, self.timers, lambda probe: self._done(run, probe))
+        run.probe = Probe(run.target, self.selector, self.timers,
+                          lambda probe: self._guarded(run, "result", self._done, run, probe))
         self.shm.srv_checking[run.target.index] = 1
         run.probe.start()
 

@@ -17,10 +17,11 @@ def now_ms() -> float:
 
 
 class Timer:
-    __slots__ = ("when", "callback", "cancelled")
+    __slots__ = ("when", "callback", "cancelled", "owner")
 
-    def __init__(self, when: float, callback: Callable[[], None]) -> None:
+    def __init__(self, when: float, callback: Callable[[], None], owner: object = None) -> None:
         self.when, self.callback, self.cancelled = when, callback, False
+        self.owner = owner  # what the timer works for: told to `on_error` when its callback fails
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -31,8 +32,8 @@ class TimerHeap:
         self._heap: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
 
-    def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
-        timer = Timer(when, callback)
+    def call_at(self, when: float, callback: Callable[[], None], owner: object = None) -> Timer:
+        timer = Timer(when, callback, owner)
         heapq.heappush(self._heap, (when, next(self._seq), timer))
         return timer
 
@@ -44,15 +45,21 @@ class TimerHeap:
             return cap
         return max(0.0, min(cap, self._heap[0][0] - now))
 
-    def run_due(self, now: float) -> int:
-        """Fire every timer due at `now`; returns how many fired."""
+    def run_due(self, now: float, on_error: Callable[[Timer, Exception], None] | None = None) -> int:
+        """Fire every timer due at `now`; returns how many fired.  A callback that
+        raises is handed to `on_error` (raised without one) and the others still fire."""
         fired = 0
         while self._heap and self._heap[0][0] <= now:
             _when, _seq, timer = heapq.heappop(self._heap)
             if not timer.cancelled:
                 timer.cancelled = True
-                timer.callback()
                 fired += 1
+                try:
+                    timer.callback()
+                except Exception as exc:
+                    if on_error is None:
+                        raise
+                    on_error(timer, exc)
         return fired
 
     def __len__(self) -> int:

@@ -98,13 +98,24 @@ def run_check(
     config.diagnostics.extend(extra)
     if quiet:  # `haproxy -c -q`: nothing at all, only the exit status
         return status
-    for line in diagnostic_lines(config, pid, diag=diag):
-        err.write(line + "\n")
-    err.flush()
+    _write(err, "".join(line + "\n" for line in diagnostic_lines(config, pid, diag=diag)))
     for line in verdict_lines:
         out.write(line + "\n")
     out.flush()
     return status
+
+
+def _write(stream: TextIO, text: str) -> None:
+    """Write `text` with the configuration's own bytes: a byte that is not
+    UTF-8 (kept as a surrogate by the reader) goes out as is, as HAProxy
+    echoes it, not as a `\\udcxx` escape."""
+    binary = getattr(stream, "buffer", None)
+    if binary is None:
+        stream.write(text)
+    else:
+        stream.flush()
+        binary.write(text.encode("utf-8", "surrogateescape"))
+    stream.flush()
 
 
 __all__ = ["format_diagnostic", "diagnostic_lines", "verdict", "run_check", "head",

@@ -4,7 +4,9 @@ The rules are those of HAProxy's `parse_line()` (doc/configuration.txt 2.2
 "Quoting and escaping", 2.3 "Environment variables"):
 
 - leading blanks are skipped; blanks separate words; `#` outside quotes
-  starts a comment, even in the middle of a word; `\\r` ends the line;
+  starts a comment, even in the middle of a word; `\\r` ends the line,
+  except within leading blanks or a run of blanks between words, where
+  C's isspace() counts it as one of them;
 - a backslash outside single quotes writes `\\ ` `\\\\` `\\#` `\\'` `\\"`
   as the character itself, `\\t \\n \\r` as control characters, `\\xHH` as
   that byte, `\\$` as `$` inside double quotes; any other backslash is kept;
@@ -15,7 +17,9 @@ The rules are those of HAProxy's `parse_line()` (doc/configuration.txt 2.2
   `${.LINE}`, `${.FILE}` and `${.SECTION}` are HAProxy's pseudo-variables;
 - quotes join parts of one word: `"abc"'def'ghi` is one word; `""` is an
   empty word, except at the end of a line;
-- a line is made of at most 64 words.
+- a line is made of at most 64 words;
+- lines end at LF; how a file is cut into lines, and the bounds on what is
+  read, are lb.config.reader's.
 
 Errors carry HAProxy's text, with the line echoed and a caret under the
 offending character.
@@ -26,12 +30,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Iterator, Mapping
+from typing import Iterable, Iterator, Mapping
 
 from lb.config.model import Location
+from lb.config.reader import END_EOF, END_LONG, END_NUL, MAX_LINE_BYTES, LineReader, RawLine, ReadProblem
 
 MAX_LINE_ARGS = 64  # HAProxy's MAX_LINE_ARGS: words per line
-_BLANKS = " \t\v\f"  # C isspace() minus the line terminators
+_C_SPACES = " \t\n\v\f\r"  # C isspace(): a CR met inside a run of blanks is one of them
 _LINE_END = "\r\n\0"
 _HEX = "0123456789abcdefABCDEF"
 _SIMPLE_ESCAPES = {" ": " ", "\\": "\\", "t": "\t", "n": "\n", "r": "\r", "#": "#", "'": "'", '"': '"'}
@@ -61,23 +66,27 @@ class _SplitError(Exception):
 def sanitize_for_printing(line: str, pos: int, width: int = 80) -> tuple[str, int]:
     """The line as HAProxy echoes it under an error, and the caret column.
 
-    Non-printable characters become '?'; a line longer than `width` is cut
-    around `pos`, with "..." where something was left out.
+    Blanks become ' ' and other non-printable characters '?' (C's isspace()
+    and isprint()).  As HAProxy's sanitize_for_printing(): a line is cut
+    at `width` characters, unless `pos` lies beyond them: then `pos` is
+    centred and "..." written on both sides.
     """
-    text = "".join(c if " " <= c < "\x7f" else "?" for c in line)
-    if len(text) <= width:
-        return text, pos
-    if pos < width - 3:
-        return text[: width - 3] + "...", pos
-    start = min(pos - (width - 6) // 2, len(text) - (width - 3))
-    if start + width - 3 >= len(text):
-        return "..." + text[start:], pos - start + 3
-    return "..." + text[start : start + width - 6] + "...", pos - start + 3
+    text = "".join(" " if c in _C_SPACES else c if " " <= c < "\x7f" else "?" for c in line)
+    if pos < width:
+        return text[:width], pos
+    shift = pos - width // 2  # HAProxy centres the error, between two "..."
+    return "..." + text[shift + 3 : shift + width - 3] + "...", pos - shift
 
 
 def caret_message(what: str, line: str, index: int, offset: int = 0, width: int = 80) -> str:
-    """HAProxy's "<what> at position N:\\n  <line>\\n  <spaces>^" error shape."""
-    shown, column = sanitize_for_printing(line, index, width)
+    """HAProxy's "<what> at position N:\n  <line>\n  <spaces>^" error shape.
+
+    HAProxy counts bytes: a character outside ASCII counts (and is echoed)
+    as one '?' per byte of its UTF-8 form.
+    """
+    raw = line.encode("utf-8", "surrogateescape").decode("latin-1")  # one character per byte
+    index = len(line[:index].encode("utf-8", "surrogateescape"))
+    shown, column = sanitize_for_printing(raw, index, width)
     return f"{what} at position {offset + index + 1}:\n  {shown}\n  {' ' * column}^"
 
 
@@ -117,8 +126,8 @@ class _Splitter:
                 squote, quote_at, i = not squote, i, i + 1
             elif c == "\\" and not squote:
                 i = self.escape(i, dquote)
-            elif c in _BLANKS and not squote and not dquote:
-                while self.at(i) and self.at(i) in _BLANKS:
+            elif c in _C_SPACES and not squote and not dquote:
+                while self.at(i) and self.at(i) in _C_SPACES:
                     i += 1
                 self.end_word()
             elif c == "$" and dquote:
@@ -200,9 +209,9 @@ class _Splitter:
         """Append a variable's value; with `[*]`, each blank run in it splits words."""
         i = 0
         while i < len(value):
-            if expand_words and value[i].isspace():
+            if expand_words and value[i] in _C_SPACES:
                 self.end_word()
-                while i < len(value) and value[i].isspace():
+                while i < len(value) and value[i] in _C_SPACES:
                     i += 1
             else:
                 self.current.append(value[i])
@@ -214,7 +223,7 @@ def split_words(
 ) -> list[str]:
     """Split one line into words; LexError (HAProxy's text, with caret) when it cannot."""
     env = os.environ if env is None else env
-    stripped = text.lstrip(_BLANKS)
+    stripped = text.lstrip(_C_SPACES)  # readcfgfile() skips isspace(), a CR included
     offset = len(text) - len(stripped)
     try:
         words = _Splitter(stripped, env, pseudo or {}).run()
@@ -235,39 +244,43 @@ def lex(
     env: Mapping[str, str] | None = None,
     pseudo: dict[str, str] | None = None,
 ) -> Iterator[Line | LexError]:
-    """Yield a Line per non-empty line, or a LexError carrying its location.
+    """Yield a Line per non-empty line of `text`, or a LexError carrying its location."""
+    return lex_lines(LineReader.of_text(text), filename, env, pseudo)
 
-    Lines are separated by LF only, as HAProxy reads them.  `pseudo` is
-    updated with `.FILE` and `.LINE` before each line is split; the parser
-    sets `.SECTION`.  A last line without LF is still parsed, then reported
-    the way HAProxy does.
+
+def lex_lines(
+    lines: Iterable[RawLine | ReadProblem],
+    filename: str,
+    env: Mapping[str, str] | None = None,
+    pseudo: dict[str, str] | None = None,
+) -> Iterator[Line | LexError]:
+    """Yield a Line per non-empty line read (lb.config.reader), or a LexError carrying its location.
+
+    `pseudo` is updated with `.FILE` and `.LINE` before each line is split;
+    the parser sets `.SECTION`.  A line cut by a NUL or missing its LF is
+    still parsed, then reported the way HAProxy does; a NUL followed by
+    more lines stops the file there.
     """
     pseudo = {} if pseudo is None else pseudo
     pseudo[".FILE"] = filename
-    raws = text.split("\n")
-    missing_lf = raws[-1] != ""
-    if not missing_lf:
-        raws.pop()
-    for number, raw in enumerate(raws, start=1):
-        loc = Location(filename, number)
-        pseudo[".LINE"] = str(number)
+    for raw in lines:
+        loc = Location(filename, raw.number)
+        if isinstance(raw, ReadProblem):
+            yield LexError(raw.message, loc)
+            return
+        if raw.end == END_LONG:
+            yield LexError(f"line too long (more than {MAX_LINE_BYTES} bytes), skipping it.", loc)
+            continue
+        pseudo[".LINE"] = str(raw.number)
         try:
-            words = split_words(raw, env, pseudo)
+            words = split_words(raw.text, env, pseudo)
         except LexError as exc:
             exc.loc = loc
             yield exc
             words = []
         if words and words[0]:  # HAProxy skips a line whose first word is empty
             yield Line(words, loc)
-        nul = raw.find("\0")
-        if nul >= 0 and (number < len(raws) or not missing_lf):
-            # HAProxy reads lines with fgets(): a NUL hides the end of the line.
-            yield LexError(f"Stray NUL character at position {nul + 1}.", loc)
-            return
-    if missing_lf:
-        last = raws[-1]
-        end = last.find("\0") if "\0" in last else len(last)
-        yield LexError(
-            f"Missing LF on last line, file might have been truncated at position {end + 1}.",
-            Location(filename, len(raws)),
-        )
+        if raw.end == END_NUL and raw.more:
+            yield LexError(f"Stray NUL character at position {raw.position}.", loc)
+        elif raw.end in (END_NUL, END_EOF):
+            yield LexError(f"Missing LF on last line, file might have been truncated at position {raw.position}.", loc)

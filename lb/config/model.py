@@ -35,6 +35,11 @@ SECTION_CAPS = {
 }
 
 
+def cap_str(section: str) -> str:
+    """How HAProxy names a section's proxy in messages (proxy_cap_str()): a listen section is a 'proxy'."""
+    return "proxy" if section == SECTION_LISTEN else section
+
+
 @dataclass(frozen=True)
 class Location:
     """Where a directive was written: used by every diagnostic."""

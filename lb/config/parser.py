@@ -24,7 +24,7 @@ from typing import Mapping
 from lb.config import registry
 from lb.config.cfgcond import BLOCK_DIRECTIVES, Blocks, message_directive
 from lb.config.files import expand_paths
-from lb.config.lexer import Line, LexError, lex
+from lb.config.lexer import LexError, Line, lex_lines
 from lb.config.model import (
     CAP_BACKEND,
     CAP_FRONTEND,
@@ -41,7 +41,9 @@ from lb.config.model import (
     Diagnostic,
     Location,
     Proxy,
+    cap_str,
 )
+from lb.config.reader import ConfigFile, LineReader
 
 # Sections HAProxy has and lb does not implement: their bodies are skipped.
 UNSUPPORTED_SECTIONS = (
@@ -83,13 +85,13 @@ def parse_files(paths: list[str], env: Mapping[str, str] | None = None) -> Confi
         state.diag("ALERT", message, None, LOC_HIDDEN)
     for path in files:
         try:
-            with open(path, encoding="utf-8", errors="surrogateescape") as fh:
-                text = fh.read()
+            source = ConfigFile(path)
         except OSError as exc:
             state.diag("ALERT", f"Could not open configuration file {path} : {exc.strerror}", None, LOC_HIDDEN)
             continue
         before = len(config.alerts)
-        parse_text(state, text, path, env)
+        with source:
+            parse_lines(state, source.reader, path, env)
         if len(config.alerts) > before:
             state.diag("ALERT", f"Error(s) found in configuration file : {path}", None, LOC_HIDDEN)
     for _order, name, step in registry.REGISTRY.post_parse:
@@ -116,14 +118,19 @@ def _run_step(config: Config, name: str, step: registry.PostParse) -> None:
 
 
 def parse_text(state: _State, text: str, filename: str, env: Mapping[str, str] | None = None) -> None:
-    """Parse one file's text into `state.config`; stops early only where HAProxy does."""
+    """Parse `text` as the content of file `filename` into `state.config`."""
+    parse_lines(state, LineReader.of_text(text), filename, env)
+
+
+def parse_lines(state: _State, reader: LineReader, filename: str, env: Mapping[str, str] | None = None) -> None:
+    """Parse one file's lines into `state.config`; stops early only where HAProxy does
+    (and where lb.config.reader's bounds end the file)."""
     env = os.environ if env is None else env
     blocks = Blocks(env)
-    fatal_lines = 0
-    for item in lex(text, filename, env, state.pseudo):
+    fatal_lines = last_fatal = 0
+    for item in lex_lines(reader, filename, env, state.pseudo):
         if fatal_lines >= MAX_FATAL_LINES:
-            state.diag("ALERT", f"too many fatal errors ({fatal_lines}), stopping now.", item.loc, LOC_PARSING_TIGHT)
-            return
+            break
         before = len(state.config.alerts)
         if isinstance(item, LexError):
             state.diag("ALERT", str(item), item.loc, LOC_PARSING_TIGHT)
@@ -138,9 +145,14 @@ def parse_text(state: _State, text: str, filename: str, env: Mapping[str, str] |
                 return  # `.alert` stops the parsing, as in HAProxy
         else:
             parse_line(state, item)
-        fatal_lines += len(state.config.alerts) > before
-    lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
-    state.config.diagnostics.extend(blocks.finish(Location(filename, lines)))
+        if len(state.config.alerts) > before:
+            fatal_lines, last_fatal = fatal_lines + 1, item.loc.line  # type: ignore[union-attr]
+    if fatal_lines >= MAX_FATAL_LINES and reader.number > last_fatal:
+        # HAProxy stops when it reads the line after the 50th in error, whatever that line holds
+        state.diag("ALERT", f"too many fatal errors ({fatal_lines}), stopping now.", Location(filename, last_fatal + 1),
+                   LOC_PARSING_TIGHT)  # fmt: skip
+        return
+    state.config.diagnostics.extend(blocks.finish(Location(filename, reader.number)))
 
 
 def parse_line(state: _State, line: Line) -> None:
@@ -219,11 +231,6 @@ def _new_proxy(base: Proxy | None, name: str, section: str, loc: Location) -> Pr
     proxy.name, proxy.section, proxy.loc = name, section, loc
     proxy.binds, proxy.servers, proxy.use_backends = [], [], []
     return proxy
-
-
-def cap_str(section: str) -> str:
-    """HAProxy's proxy_cap_str(): a listen section is a 'proxy'."""
-    return "proxy" if section == SECTION_LISTEN else section
 
 
 def _register_proxy(state: _State, proxy: Proxy) -> None:
@@ -312,5 +319,5 @@ def _not_allowed(state: _State, name: str, loc: Location) -> None:
     )
 
 
-__all__ = ["parse_files", "parse_text", "parse_line", "cap_str", "UNSUPPORTED_SECTIONS", "SECTION_FRONTEND",
+__all__ = ["parse_files", "parse_text", "parse_lines", "parse_line", "UNSUPPORTED_SECTIONS", "SECTION_FRONTEND",
            "SECTION_LISTEN"]  # fmt: skip

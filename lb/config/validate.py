@@ -17,8 +17,7 @@ Decisions where HAProxy leaves a choice:
 
 from __future__ import annotations
 
-from lb.config.model import LOC_HIDDEN, MODE_HTTP, MODE_TCP, Config, Diagnostic, Proxy
-from lb.config.parser import cap_str
+from lb.config.model import LOC_HIDDEN, MODE_HTTP, MODE_TCP, Config, Diagnostic, Proxy, cap_str
 from lb.config.registry import post_parse
 from lb.config.routing import AREA, Routing, SwitchingRule
 

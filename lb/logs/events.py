@@ -13,6 +13,11 @@ traffic lines (`<PRI>Nov 26 17:39:44 lb[42]: reload outcome=success ...`).
     events.attach_syslog(config, master_pid=os.getpid())
     events.reload(generation=2, outcome="success")
     events.server_state("be", "s1", "DOWN", "Server be/s1 is DOWN, reason: ...")
+
+Logging never raises into the caller: a stderr that is closed or a broken
+pipe loses the line (counted in `lost_events()`), a syslog target that
+fails counts a dropped message (lb.logs.targets).  A failure that may
+repeat on every message is reported through lb.logs.failures.
 """
 
 from __future__ import annotations
@@ -56,22 +61,65 @@ def event_text(event_dict: dict[str, Any]) -> str:
 
 
 def _forward_to_syslog(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    """structlog processor: also send the event to the global syslog targets."""
+    """structlog processor: also send the event to the global syslog targets (a
+    failure there loses the syslog copy, never the event)."""
     if _syslog_targets:
-        level = _LEVELS.get(method, syslog.LOG_INFO)
-        body = event_text(event_dict).encode("utf-8", "surrogateescape")
-        now = time.time()
+        try:
+            level = _LEVELS.get(method, syslog.LOG_INFO)
+            body = event_text(event_dict).encode("utf-8", "surrogateescape")
+            now = time.time()
+        except Exception as exc:  # noqa: BLE001  a value that cannot be rendered as text
+            for target in _syslog_targets:
+                target.sink.lost(f"event could not be rendered: {exc!r}")
+            return event_dict
         for target in _syslog_targets:
             target.send(level, body, now)
     return event_dict
 
 
+class _QuietStream:
+    """The stream events are printed on, losing a line rather than raising
+    (stderr closed, a broken pipe): structlog's PrintLogger writes to it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.lost = 0
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except (OSError, ValueError):  # ValueError: I/O operation on closed file
+            self.lost += text.endswith("\n")  # one event per line, whether its LF is written apart or not
+            return 0
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def isatty(self) -> bool:
+        try:
+            return self.stream.isatty()
+        except (OSError, ValueError, AttributeError):
+            return False
+
+
+_stream: _QuietStream | None = None
+_lost_events = 0  # events that could not be built or rendered
+
+
+def lost_events() -> int:
+    """Events of this process that reached neither stderr nor anywhere else."""
+    return _lost_events + (_stream.lost if _stream is not None else 0)
+
+
 def configure(fmt: str | None = None, role: str = "cli", generation: int | None = None,
               stream: TextIO | None = None) -> None:
     """Set up structlog for this process; `fmt` is "json", "console" or None (console on a terminal)."""
-    global _configured
-    stream = stream or sys.stderr
-    tty = hasattr(stream, "isatty") and stream.isatty()
+    global _configured, _stream
+    _stream = _QuietStream(stream or sys.stderr)
+    tty = _stream.isatty()
     if fmt is None:
         fmt = "console" if tty else "json"
     if fmt not in ("json", "console"):
@@ -86,7 +134,7 @@ def configure(fmt: str | None = None, role: str = "cli", generation: int | None 
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        logger_factory=structlog.PrintLoggerFactory(file=_stream),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.clear_contextvars()
@@ -123,8 +171,12 @@ def get_logger(**bound: Any) -> Any:
 
 
 def event(name: str, level: str = "info", **fields: Any) -> None:
-    """Log event `name` at `level` ("info", "warning", "error" ...)."""
-    getattr(get_logger(), level)(name, **fields)
+    """Log event `name` at `level` ("info", "warning", "error" ...); never raises."""
+    global _lost_events
+    try:
+        getattr(get_logger(), level)(name, **fields)
+    except Exception:  # noqa: BLE001  a processor or renderer tripping over a value
+        _lost_events += 1
 
 
 def started(generation: int, workers: int, **fields: Any) -> None:

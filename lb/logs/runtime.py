@@ -6,6 +6,10 @@
     logger.logs_at_accept / logger.log_accept(record)  # `log` without a format: "Connect from ..."
     logger.send_event(level, text)                     # server state changes (checker)
 
+Nothing here raises into the caller: a line that cannot be rendered or
+sent is counted as dropped on its targets and reported once
+(lb.logs.targets, lb.logs.failures).
+
 `log()` applies `option dontlognull` (nothing logged when the client sent no
 byte: HAProxy tests the request channel's total), `option dontlog-normal`,
 and `option log-separate-errors` (level err for errors, timeouts, retries,
@@ -23,7 +27,7 @@ import time
 from typing import Any
 
 from lb.config.model import MODE_HTTP, Config, Proxy
-from lb.logs import syslog
+from lb.logs import failures, syslog
 from lb.logs.logformat import RenderContext
 from lb.logs.model import KIND_FD, KIND_UDP, KIND_UNIX, SyslogTarget, area_of
 from lb.logs.record import LogRecord
@@ -54,10 +58,16 @@ class Target:
         return any(low <= self.sample_index <= high for low, high in self.ranges)
 
     def send(self, level: int, body: bytes, now: float, structured_data: str = "-") -> None:
-        if level > self.level or not self.sampled():
+        """Frame and send one message; never raises (the sink counts what is lost)."""
+        try:
+            if level > self.level or not self.sampled():
+                return
+            level = max(level, self.minlevel)
+            message = syslog.frame(self.framer.header(level, now, structured_data), body, self.max_len)
+        except Exception as exc:  # noqa: BLE001  a framing bug loses this message, not the caller's work
+            self.sink.lost(f"message could not be framed: {exc!r}")
             return
-        level = max(level, self.minlevel)
-        self.sink.send(syslog.frame(self.framer.header(level, now, structured_data), body, self.max_len))
+        self.sink.send(message)
 
 
 def is_error(record: LogRecord, http: bool) -> bool:
@@ -86,39 +96,55 @@ class ProxyLogger:
         self.max_body = max_body
 
     def log(self, record: LogRecord) -> None:
-        """Log one finished stream (or HTTP transaction)."""
+        """Log one finished stream (or HTTP transaction); never raises."""
         if not self.enabled:
             return
         if self.dontlognull and not (record.bytes_in or record.received):
             return
-        error = is_error(record, self.http)
-        if self.dontlog_normal and not error:
-            return
-        level = syslog.LOG_ERR if error and self.separate_errors else syslog.LOG_INFO
-        context = self.context
-        line = self.format.render(record, context)
-        if not line:
-            return
-        context.log_count += 1  # after rendering: %lc prints the count before this line, as HAProxy
-        sd = self.format_sd.render(record, context) if self.format_sd is not None else "-"
-        self._emit(level, line, sd)
+        try:
+            error = is_error(record, self.http)
+            if self.dontlog_normal and not error:
+                return
+            level = syslog.LOG_ERR if error and self.separate_errors else syslog.LOG_INFO
+            context = self.context
+            line = self.format.render(record, context)
+            if not line:
+                return
+            context.log_count += 1  # after rendering: %lc prints the count before this line, as HAProxy
+            sd = self.format_sd.render(record, context) if self.format_sd is not None else "-"
+            self._emit(level, line, sd)
+        except Exception as exc:  # noqa: BLE001  a render bug loses this line, not the connection
+            self._lost_line(exc)
 
     def log_accept(self, record: LogRecord) -> None:
-        """HAProxy's line for a frontend with `log` but no format, sent at accept."""
+        """HAProxy's line for a frontend with `log` but no format, sent at accept; never raises."""
         if not self.logs_at_accept:
             return
         mode = "HTTP" if self.http else "TCP"
-        self._emit(syslog.LOG_INFO, f"Connect from {record.client_ip}:{record.client_port} to "
-                   f"{record.frontend_ip}:{record.frontend_port} ({self.name}/{mode})")
+        try:
+            self._emit(syslog.LOG_INFO, f"Connect from {record.client_ip}:{record.client_port} to "
+                       f"{record.frontend_ip}:{record.frontend_port} ({self.name}/{mode})")
+        except Exception as exc:  # noqa: BLE001
+            self._lost_line(exc)
 
     def send_event(self, level: int | str, text: str) -> None:
-        """An event line such as `Server be/s1 is DOWN, reason: ...` (HAProxy's send_log).
+        """An event line such as `Server be/s1 is DOWN, reason: ...` (HAProxy's send_log); never raises.
 
         HAProxy's levels: server down `alert`, up `notice`, no server left `emerg`.
         """
-        if isinstance(level, str):
-            level = syslog.level_code(level)
-        self._emit(level, text)
+        try:
+            if isinstance(level, str):
+                level = syslog.level_code(level)
+            self._emit(level, text)
+        except Exception as exc:  # noqa: BLE001
+            self._lost_line(exc)
+
+    def _lost_line(self, exc: Exception) -> None:
+        """A line that could not be built is lost for every target: counted there, reported once."""
+        for target in self.targets:
+            target.sink.dropped += 1
+            target.sink.errors += 1
+        failures.report(("log line", self.name), "log line dropped", exc=exc, proxy=self.name)
 
     def _emit(self, level: int, line: str, structured_data: str = "-") -> None:
         body = line.encode("utf-8", "surrogateescape")[: self.max_body]
@@ -221,4 +247,9 @@ def build_global_targets(config: Config, master_pid: int) -> list[Target]:
 
 def dropped_logs() -> int:
     """Messages dropped in this process because a target was full (HAProxy's DroppedLogs)."""
+    return sum(sink.dropped - sink.errors for sink in _POOL.for_this_process().sinks.values())
+
+
+def lost_logs() -> int:
+    """Messages of this process that did not go out, whatever the reason (full, refused, gone, a bug)."""
     return sum(sink.dropped for sink in _POOL.for_this_process().sinks.values())

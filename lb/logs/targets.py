@@ -5,7 +5,7 @@ Three sinks, one send per message:
 - UDP syslog: a connected, non-blocking datagram socket.  A full socket
   buffer (EAGAIN, ENOBUFS) drops the message and counts it; ICMP errors from
   a server that is not listening (ECONNREFUSED on the next send) are counted
-  as errors and ignored, as HAProxy ignores them.
+  as errors and reported once.
 - Unix datagram (`/dev/log`, `unix@path`): the same, connected lazily and
   reconnected (at most once a second) when the syslog daemon restarts.
 - File descriptors (`stdout`, `stderr`, `fd@N`): one write per message, so a
@@ -21,6 +21,8 @@ Three sinks, one send per message:
   newline is always written so the next line starts clean.
 
 Sinks are opened in the process that sends (after fork), never inherited.
+Whatever happens to a destination (it disappears, is full, refuses, its fd
+is closed under us), `send` counts the message as dropped and returns.
 """
 
 from __future__ import annotations
@@ -32,30 +34,58 @@ import socket
 import stat
 import time
 
+from lb.logs import failures
+
 _DROP_ERRNOS = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS)
 COMPLETE_WITHIN = 0.1  # seconds allowed to finish a message a pipe took in part
 
 
 class Sink:
-    """Counters shared by every sink; `send` never raises and never blocks."""
+    """Counters shared by every sink; `send` never raises and never blocks.
+
+    `dropped` counts every message that did not go out, whatever the
+    reason; `errors` counts those of them lost to something else than a full
+    buffer (no listener, a socket or fd gone, a bug), so `dropped - errors`
+    is HAProxy's DroppedLogs.  The first loss of a sink is reported as an
+    event, later ones at most once a minute (lb.logs.failures):
+    HAProxy alerts once when a log server fails and counts a full one
+    silently; lb reports both, without flooding.
+    """
 
     def __init__(self, description: str) -> None:
         self.description = description
         self.sent = 0
-        self.dropped = 0  # buffer full: HAProxy's DroppedLogs
-        self.errors = 0  # anything else (no listener, bad path ...)
+        self.dropped = 0
+        self.errors = 0
 
     def send(self, data: bytes) -> None:
+        """Send one message; a failure is counted and reported, never raised."""
+        try:
+            self._send(data)
+            self.sent += 1
+        except OSError as exc:
+            self._lost_to(exc)
+        except Exception as exc:  # noqa: BLE001  a bug here must not reach the caller either
+            self.lost(repr(exc))
+
+    def _send(self, data: bytes) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
         pass
 
-    def _count_error(self, exc: OSError) -> None:
+    def _lost_to(self, exc: OSError) -> None:
         if exc.errno in _DROP_ERRNOS:
-            self.dropped += 1
+            self.lost("destination full", full=True)
         else:
-            self.errors += 1
+            self.lost(exc.strerror or repr(exc))
+
+    def lost(self, reason: str, full: bool = False) -> None:
+        """Count one message lost to `reason` and report it without flooding."""
+        self.dropped += 1
+        self.errors += 0 if full else 1
+        failures.report(("log send", self.description), "log send failed", "warning", target=self.description,
+                        reason=reason, dropped=self.dropped)  # fmt: skip
 
 
 class UdpSink(Sink):
@@ -71,15 +101,11 @@ class UdpSink(Sink):
         except OSError:  # no route yet: send unconnected, the route may come back
             self.connected = False
 
-    def send(self, data: bytes) -> None:
-        try:
-            if self.connected:
-                self.sock.send(data)
-            else:
-                self.sock.sendto(data, self.address)
-            self.sent += 1
-        except OSError as exc:
-            self._count_error(exc)
+    def _send(self, data: bytes) -> None:
+        if self.connected:
+            self.sock.send(data)
+        else:
+            self.sock.sendto(data, self.address)
 
     def close(self) -> None:
         self.sock.close()
@@ -94,38 +120,34 @@ class UnixSink(Sink):
         self.sock: socket.socket | None = None
         self.next_attempt = 0.0
 
-    def _connect(self) -> socket.socket | None:
+    def _connect(self) -> socket.socket:
         now = time.monotonic()
         if now < self.next_attempt:
-            return None
+            raise ConnectionRefusedError(errno.ECONNREFUSED, "not connected (next attempt within a second)")
         self.next_attempt = now + self.RETRY_EVERY
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.setblocking(False)
         try:
+            sock.setblocking(False)
             sock.connect(self.path)
         except OSError:
             sock.close()
-            return None
+            raise
         self.sock = sock
         return sock
 
-    def send(self, data: bytes) -> None:
+    def _send(self, data: bytes) -> None:
         sock = self.sock or self._connect()
-        if sock is None:
-            self.errors += 1
-            return
         try:
             sock.send(data)
-            self.sent += 1
         except OSError as exc:
-            self._count_error(exc)
             if exc.errno not in _DROP_ERRNOS:  # the daemon went away: reconnect later
-                sock.close()
-                self.sock = None
+                self.close()
+            raise
 
     def close(self) -> None:
         if self.sock is not None:
             self.sock.close()
+            self.sock = None
 
 
 class FdSink(Sink):
@@ -149,19 +171,15 @@ class FdSink(Sink):
             except OSError:
                 self.own_fd = -1
 
-    def send(self, data: bytes) -> None:
-        try:
-            if self.sock is not None:
-                self.sock.send(data, socket.MSG_DONTWAIT)
-            elif self.own_fd >= 0:
-                written = os.write(self.own_fd, data)
-                if written < len(data):
-                    self._complete(memoryview(data)[written:])
-            else:
-                os.write(self.fd, data)
-            self.sent += 1
-        except OSError as exc:
-            self._count_error(exc)
+    def _send(self, data: bytes) -> None:
+        if self.sock is not None:
+            self.sock.send(data, socket.MSG_DONTWAIT)
+        elif self.own_fd >= 0:
+            written = os.write(self.own_fd, data)
+            if written < len(data):
+                self._complete(memoryview(data)[written:])
+        else:
+            os.write(self.fd, data)
 
     def _complete(self, rest: memoryview) -> None:
         """Finish a message longer than PIPE_BUF, or cut it and end the line."""
@@ -183,7 +201,11 @@ class FdSink(Sink):
 
     def close(self) -> None:
         if self.own_fd >= 0:
-            os.close(self.own_fd)
+            try:
+                os.close(self.own_fd)
+            except OSError:  # closed under us already
+                pass
+            self.own_fd = -1
         if self.sock is not None:
             self.sock.close()
 

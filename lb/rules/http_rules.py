@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from lb.config.kw_proxy import proxy_of
-from lb.config.model import LOC_PARSING_TIGHT, SECTION_DEFAULTS, Condition, Diagnostic
-from lb.config.parser import cap_str
+from lb.config.model import LOC_PARSING_TIGHT, SECTION_DEFAULTS, Condition, Diagnostic, cap_str
 from lb.config.registry import KwContext, keyword
 from lb.rules import actions as act
 from lb.rules.acl import AclError

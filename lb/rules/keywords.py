@@ -32,8 +32,8 @@ from lb.config.model import (
     Diagnostic,
     Location,
     Proxy,
+    cap_str,
 )
-from lb.config.parser import cap_str
 from lb.config.registry import KwContext, keyword, post_parse
 from lb.rules.acl import NO_PATTERN_WARNING, Acl, AclError, check_acl_name, parse_term
 from lb.rules.condition import compile_condition

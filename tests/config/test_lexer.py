@@ -138,16 +138,29 @@ def test_split_errors_have_haproxy_text_and_caret(line: str, message: str) -> No
     assert str(info.value) == message
 
 
-def test_non_printable_characters_are_shown_as_question_marks() -> None:
-    assert sanitize_for_printing("a\tb\x01c", 2) == ("a?b?c", 2)
+def test_non_printable_characters_are_shown_as_question_marks_and_blanks_as_spaces() -> None:
+    # haproxy 2.6 -c echoes `log-tag "a<TAB>b<SOH>c<ESC>` as `log-tag "a b?c?`
+    assert sanitize_for_printing("a\tb\x01c\x1b", 2) == ("a b?c?", 2)
+
+
+def test_caret_positions_count_bytes_as_haproxy() -> None:
+    # 'é' is two bytes: HAProxy echoes two '?' and counts both in the position
+    assert caret_message("oops", "é'x", 1) == "oops at position 3:\n  ??'x\n    ^"
+    assert caret_message("oops", "\udcff'x", 1) == "oops at position 2:\n  ?'x\n   ^"
 
 
 def test_long_lines_are_cut_around_the_error() -> None:
-    line = "x" * 200
-    shown, column = sanitize_for_printing(line, 150, 80)
-    assert len(shown) <= 80 and shown.startswith("...") and shown[column] == "x"
-    shown, column = sanitize_for_printing(line, 5, 80)
-    assert shown.endswith("...") and column == 5 and len(shown) == 80
+    # haproxy 2.6 -c, error at position 112 of a 260-byte line:
+    #   ...zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz "bwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww...
+    line = "log-tag " + "z" * 100 + ' "b' + "w" * 150
+    shown, column = sanitize_for_printing(line, 109, 80)
+    assert shown == "..." + "z" * 36 + ' "b' + "w" * 35 + "..." and column == 40 and shown[column] == '"'
+
+
+def test_a_long_line_with_an_early_error_is_cut_without_dots() -> None:
+    # haproxy 2.6 -c: `log-tag "ayyy...` (160 bytes) is echoed as its first 80 bytes
+    line = 'log-tag "a' + "y" * 150
+    assert sanitize_for_printing(line, 8, 80) == (line[:80], 8)
 
 
 def test_caret_message_shape() -> None:
