@@ -122,7 +122,7 @@ class Generation:
         others = [sock for sock in listeners.all_sockets() if all(sock is not m[2] for m in mine)]
         worker = Worker(self.config, self.number, slot, self.nworkers, self.shm, socks, self.master_pid)
         master_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        worker.control_channel = worker_end  # type: ignore[attr-defined]  # read by the worker's loop (lead's hook)
+        worker.control_channel = worker_end  # workers/control.py serves it
         self.shm.set_slot(slot, 0, layout.SLOT_BOOTING)
         try:
             pid = fork_child(worker.init_process, [*close_fds, master_end.fileno()], others)

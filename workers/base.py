@@ -20,14 +20,17 @@ import signal
 import socket
 import sys
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lb.config.model import Config
 from lb.errors import EXIT_BOOT_ERROR
+from lb.limits import FD_RESERVE, default_maxconn
 from lb.logs import events
 from lb.shm import layout
 from lb.shm.table import ShmTable
 from lb.util import drop_privileges, set_proctitle
+from workers.control import ControlChannel, RuntimeFollower
 from workers.listener import Listener
 from workers.loop import EventLoop
 from workers.runtime import C_INTERNAL_ERRORS, Runtime
@@ -37,7 +40,6 @@ if TYPE_CHECKING:
 
 HEARTBEAT_EVERY = 1.0
 READ = 1
-FD_RESERVE = 64  # descriptors besides two per connection: listeners, logs, the signal pipe...
 
 
 class Worker:
@@ -57,6 +59,10 @@ class Worker:
         self.stopping = False
         self.scratch = memoryview(bytearray(65536))  # shared read buffer of every session
         self.request_counter = 0  # %rt: streams (TCP) or requests (HTTP) logged by this worker
+        self.sessions_accepted = 0  # numbers each client connection (`show sess`)
+        self.configured_maxconn = 0  # global maxconn from the config; `set maxconn global` overrides it
+        self.control_channel: socket.socket | None = None  # set by the master before fork (lb.generation)
+        self.channel: ControlChannel | None = None
         self.log: Any = None
 
     # -- boot (child) ------------------------------------------------------
@@ -86,14 +92,17 @@ class Worker:
         self.log = events.get_logger()
         self.loop.report_error = self.report_error
         glob = self.config.global_
-        self.maxconn = glob.maxconn or default_maxconn()
+        self.maxconn = self.configured_maxconn = glob.maxconn or default_maxconn()
         self.maxsock = raise_fd_limit(self.maxconn, glob.ulimit_n, self.log if self.slot == 0 else None)
         self.runtime = Runtime(self.config, self.shm, self.slot)
         self.attach_loggers()
         self.init_http()
         for listener in self.listeners:
             listener.attach(self, self.runtime.frontends[listener.frontend_name])
-        self.set_accepting(True)
+        RuntimeFollower(self).start()  # applies the runtime API's changes; sets accepting
+        if self.control_channel is not None:
+            self.channel = ControlChannel(self, self.control_channel)
+            self.channel.start()
 
     def init_http(self) -> None:
         """mode http: per-proxy plans, the idle server connection pool, the log context."""
@@ -146,6 +155,9 @@ class Worker:
         self.loop.call_later(HEARTBEAT_EVERY, self.heartbeat)
         self.shm.heartbeat(self.slot)
         self.runtime.publish_counters()
+        if self.master_pid != os.getpid() and os.getppid() != self.master_pid and not self.stopping:
+            self.log.warning("master gone, stopping", master=self.master_pid)  # killed: nobody reloads us
+            self.begin_graceful_stop()
 
     # -- errors ----------------------------------------------------------------
 
@@ -174,11 +186,19 @@ class Worker:
             listener.set_active(enabled and not self.stopping and not (frontend and frontend.paused))
 
     def apply_limits(self) -> None:
-        """Pause listeners at global or frontend maxconn, resume below (HAProxy semantics)."""
+        """Pause listeners at global or frontend maxconn, resume below (HAProxy semantics);
+        a frontend disabled through the runtime API stays paused."""
         full = self.actconn >= self.maxconn
         for frontend in self.runtime.frontends.values():
-            frontend.paused = full or bool(frontend.maxconn and frontend.current >= frontend.maxconn)
+            frontend.paused = full or frontend.disabled or bool(frontend.maxconn and frontend.current >= frontend.maxconn)
         self.set_accepting(True)
+
+    def ask_master(self, line: str, callback: Callable[[str | None], None]) -> None:
+        """Run a runtime API command line in the master (workers/control.py)."""
+        if self.channel is None:
+            callback(None)
+        else:
+            self.channel.ask(line, callback)
 
     # -- connections -------------------------------------------------------------
 
@@ -212,12 +232,6 @@ class Worker:
             client.on_soft_stop()
         if not self.clients:
             self.loop.stop()
-
-
-def default_maxconn() -> int:
-    """Per-worker limit derived from RLIMIT_NOFILE: two descriptors per connection plus a reserve."""
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return max(100, (soft - FD_RESERVE) // 2)
 
 
 def raise_fd_limit(maxconn: int, ulimit_n: int, log: Any) -> int:

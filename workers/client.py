@@ -54,8 +54,13 @@ class ClientConn:
         self.timer: Timer | None = None  # bounds the PROXY header and the TLS handshake
         self.protocol: Any = None  # TcpSession or H1Connection once the handshakes are done
         self.closed = False
+        worker.sessions_accepted += 1
+        self.serial = worker.sessions_accepted  # names the session in `show sess` (workers/control.py)
         frontend.conn_opened()
         frontend.tally[SESSIONS] += 1
+        self.counts = listener.counts  # the listener's own counters (socket-stats), usually None
+        if self.counts is not None:
+            self.counts.conn_opened()
         worker.conn_opened(self)
 
     # -- handshakes ------------------------------------------------------------------
@@ -219,6 +224,8 @@ class ClientConn:
         """The connection no longer counts: frontend and worker (after the log line,
         so that %fc and %ac include it, as HAProxy's do)."""
         self.frontend.conn_closed()
+        if self.counts is not None:
+            self.counts.conn_closed()
         self.worker.conn_closed(self)
 
     def close(self) -> None:
@@ -245,6 +252,25 @@ class ClientConn:
         """Graceful stop: a handshake in progress finishes; the protocol decides the rest."""
         if self.protocol is not None:
             self.protocol.on_soft_stop()
+
+    def target(self) -> tuple[str | None, str | None]:
+        """Names of the backend and server this connection's stream uses now (`show sess`)."""
+        protocol = self.protocol
+        return protocol.target() if protocol is not None else (None, None)
+
+    def on_server(self, index: int) -> bool:
+        """Whether a stream of this connection is on server `index` (shutdown sessions server)."""
+        protocol = self.protocol
+        return protocol is not None and protocol.on_server(index)
+
+    def kill(self) -> None:
+        """`shutdown session`: end it now; a stream in progress is logged with state K."""
+        if self.closed:
+            return
+        if self.protocol is not None:
+            self.protocol.kill()
+        else:
+            self.close()
 
     def internal_error(self) -> None:
         """A bug in a handshake callback (reported by the loop): end the connection."""

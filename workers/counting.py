@@ -42,6 +42,7 @@ TIMES = tuple((slot, layout.COUNTER[name]) for slot, name in (
     (T_QUEUE, "qtime"), (T_CONNECT, "ctime"), (T_DATA, "rtime"), (T_TOTAL, "ttime"),
 ))  # fmt: skip
 C_LAST_SESSION = layout.COUNTER["last_session"]
+C_TIME_SAMPLES = layout.COUNTER["time_samples"]
 
 
 def new_tally() -> array.array[int]:
@@ -65,6 +66,8 @@ def publish(runtime: Runtime, now: int) -> None:
                 fold(backend, tally, now, reset=False)  # the backend's share of its servers' requests
                 fold(server, tally, now)
         fold(backend, backend.tally, now)
+    for counts in runtime.listener_counts:
+        fold(counts, counts.tally, now)
 
 
 def fold(obj: Counted, tally: array.array[int], now: int, reset: bool = True) -> None:
@@ -80,6 +83,7 @@ def fold(obj: Counted, tally: array.array[int], now: int, reset: bool = True) ->
         for slot, cell in TIMES:
             counters[base + cell] = swrate_add_many(counters[base + cell], before, count, tally[slot])
         obj.t_samples = before + count
+        counters[base + C_TIME_SAMPLES] = obj.t_samples  # how many samples the averages above hold
     if tally[SESSIONS]:
         counters[base + C_LAST_SESSION] = now
     if reset:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import ssl
 
     from workers.base import Worker
-    from workers.runtime import FrontendRuntime
+    from workers.runtime import FrontendRuntime, ListenerCounts
 
 ACCEPT_BATCH = 64  # connections accepted per readiness event, so one busy listener cannot starve the rest
 RETRY_DELAY = 0.1  # HAProxy retries a listener limited by a system resource after 100 ms
@@ -53,6 +53,7 @@ class Listener:
         self.active = False  # registered in the loop
         self.resource_limited = False  # waiting RETRY_DELAY after EMFILE & co.
         self.warned = False  # the resource message was logged for this episode
+        self.counts: ListenerCounts | None = None  # its counters, with `option socket-stats`
 
     def attach(self, worker: Worker, frontend: FrontendRuntime) -> None:
         """After fork: the worker's runtime frontend, TLS context, socket options."""
@@ -60,6 +61,7 @@ class Listener:
         self.frontend = frontend
         frontend.listeners.append(self)
         self.id = frontend.listener_ids.get(id(self.bind), 0)
+        self.counts = frontend.listener_counts.get(id(self.bind))
         conf = frontend.conf
         self.keepalive = conf.option("tcpka") or conf.option("clitcpka")
         if self.bind.options.get("ssl"):

@@ -38,6 +38,7 @@ cdef class ServerRuntime(Counted):
     cdef public Py_ssize_t conns_cell
     cdef public unsigned int[:] conns_column
     cdef public unsigned int[::1] queued
+    cdef public unsigned int[::1] maxconns
     cdef public object queue
 
     cpdef take_conn(self)
@@ -100,8 +101,18 @@ cdef class FrontendRuntime(Counted):
     cdef public long current
     cdef public FrontendPlan plan
     cdef public dict listener_ids
+    cdef public dict listener_counts
+    cdef public bint disabled
 
     cpdef conn_opened(self)
     cpdef conn_closed(self)
     cpdef long total_conns(self)
     cpdef BackendRuntime route(self, object txn)
+
+
+cdef class ListenerCounts(Counted):
+    cdef public long current
+
+    cpdef conn_opened(self)
+    cpdef conn_closed(self)
+    cpdef add_bytes(self, long long received, long long sent)

@@ -24,7 +24,7 @@ from lb.rules.model import AREA as RULES_AREA
 from lb.rules.pipeline import select_backend
 from lb.shm import layout
 from lb.shm.table import ShmTable
-from workers.counting import new_tally, publish
+from workers.counting import BYTES_IN, BYTES_OUT, SESSIONS, new_tally, publish
 
 if TYPE_CHECKING:
     from lb.logs.runtime import ProxyLogger
@@ -106,6 +106,7 @@ class ServerRuntime(Counted):
         self.conns_cell = slot * shm.nservers + index
         self.conns_column = shm.column("conns", index)  # this server's cell in every worker's row
         self.queued = shm.queued
+        self.maxconns = shm.srv_maxconn
         self.queue: collections.deque[Connector] = collections.deque()  # persistent requests waiting for us
         self.bind_counters(shm, slot, shm.nproxies + index)
         self.tally = new_tally()  # published once a second (workers/counting.py)
@@ -121,15 +122,18 @@ class ServerRuntime(Counted):
         return column_sum(self.conns_column)
 
     def has_room(self) -> bool:
-        """Below maxconn, counting every worker's streams."""
-        return not self.maxconn or column_sum(self.conns_column) < self.maxconn
+        """Below maxconn (the runtime value in shared memory: the configured one, or
+        what `set maxconn server` made it), counting every worker's streams."""
+        maxconn = self.maxconns[self.index]
+        return not maxconn or column_sum(self.conns_column) < maxconn
 
     def queue_changed(self) -> None:
         length = self.queued[self.conns_cell] = len(self.queue)
         self.note_max(C_QUEUE_MAX, length)
 
     def is_usable(self) -> bool:
-        """Up and not in maintenance (persistence may use DRAIN servers)."""
+        """Up (NOLB included) and not in maintenance: persistence may use DRAIN and
+        NOLB servers, balancing may not (lb.balance.base)."""
         return bool(self.shm.srv_up[self.index]) and self.shm.srv_admin[self.index] != layout.ADMIN_MAINT
 
 
@@ -213,6 +217,8 @@ class FrontendRuntime(Counted):
         self.tally = new_tally()
         self.plan: FrontendPlan | None = None  # mode http
         self.listener_ids: dict[int, int] = {}  # id(Bind) -> so_id
+        self.listener_counts: dict[int, ListenerCounts] = {}  # id(Bind) -> its counters (socket-stats)
+        self.disabled = False  # `disable frontend` (runtime API): listeners paused
 
     def conn_opened(self) -> None:
         self.current += 1
@@ -235,8 +241,36 @@ class FrontendRuntime(Counted):
         return self.backend_of.get(id(chosen)) if chosen is not None else None
 
 
+class ListenerCounts(Counted):
+    """The counters of one listener (`option socket-stats`): its own row in shared memory."""
+
+    def __init__(self, shm: ShmTable, slot: int, obj: int) -> None:
+        self.bind_counters(shm, slot, obj)
+        self.tally = new_tally()
+        self.current = 0
+
+    def conn_opened(self) -> None:
+        self.current += 1
+        self.tally[SESSIONS] += 1
+        self.note_max(C_SESSIONS_MAX, self.current)
+
+    def conn_closed(self) -> None:
+        self.current -= 1
+
+    def add_bytes(self, received: int, sent: int) -> None:
+        self.tally[BYTES_IN] += received
+        self.tally[BYTES_OUT] += sent
+
+
 class Runtime:
     """Every frontend, backend and server of the generation, as this worker sees them."""
+
+    def counted(self) -> list[Counted]:
+        """Every object with a row of counters in this worker's column."""
+        objects: list[Counted] = [*self.frontends.values(), *self.backends.values(), *self.listener_counts]
+        for backend in self.backends.values():
+            objects += backend.servers
+        return objects
 
     def publish_counters(self) -> None:
         """Once a second (the worker's heartbeat) and at exit: the tallies into shared memory."""
@@ -251,7 +285,7 @@ class Runtime:
         self.backends: dict[str, BackendRuntime] = {}
         servers = iter(range(shm.nservers))
         for bindex, conf in enumerate(config.backends.values()):
-            backend = BackendRuntime(conf, bindex, obj_of[id(conf)], shm, slot)
+            backend = BackendRuntime(conf, bindex, shm.backend_obj(bindex), shm, slot)
             for server_conf in conf.servers:
                 server = ServerRuntime(server_conf, next(servers), backend, shm, slot)
                 backend.servers.append(server)
@@ -259,17 +293,29 @@ class Runtime:
             algo = ALGORITHMS[conf.balance.algorithm]
             backend.balancer = algo(backend.servers, bindex, shm, slot, conf.option("allbackups"), conf.balance.args)
             self.backends[conf.name] = backend
-        backend_of = {id(backend.conf): backend for backend in self.backends.values()}
         self.frontends: dict[str, FrontendRuntime] = {}
+        self.listener_counts: list[ListenerCounts] = []  # `option socket-stats` listeners
+        backend_of = {id(backend.conf): backend for backend in self.backends.values()}
+        listener = 0  # every bind of config.frontends numbers a listener row (lb.shm.layout)
         for conf in config.frontends.values():
-            frontend = FrontendRuntime(conf, obj_of[id(conf)], shm, slot)
-            frontend.backend_of = backend_of
-            settings = frontend.settings
-            default = settings.default_backend
-            frontend.default_backend = backend_of.get(id(default)) if default is not None else None
-            if not frontend.has_switching:
-                static = select_backend(settings, None)
-                frontend.static_backend = backend_of.get(id(static)) if static is not None else None
-            frontend.listener_ids = dict(zip(map(id, conf.binds), listener_ids(conf.binds), strict=True))
+            frontend = self.build_frontend(conf, obj_of[id(conf)], backend_of)
+            if conf.option("socket-stats"):
+                for position, bind in enumerate(conf.binds):
+                    counts = ListenerCounts(shm, slot, shm.listener_obj(listener + position))
+                    frontend.listener_counts[id(bind)] = counts
+                    self.listener_counts.append(counts)
+            listener += len(conf.binds)
             self.frontends[conf.name] = frontend
+
+    def build_frontend(self, conf: Proxy, obj: int, backend_of: dict[int, BackendRuntime]) -> FrontendRuntime:
+        frontend = FrontendRuntime(conf, obj, self.shm, self.slot)
+        frontend.backend_of = backend_of
+        settings = frontend.settings
+        default = settings.default_backend
+        frontend.default_backend = backend_of.get(id(default)) if default is not None else None
+        if not frontend.has_switching:
+            static = select_backend(settings, None)
+            frontend.static_backend = backend_of.get(id(static)) if static is not None else None
+        frontend.listener_ids = dict(zip(map(id, conf.binds), listener_ids(conf.binds), strict=True))
+        return frontend
 

@@ -270,6 +270,12 @@ class TcpSession(ConnectorOwner):
                 self.loop.unregister(self.server_sock)
             self.server_sock.close()
             self.server_sock = None
+        tally = self.frontend.tally
+        tally[BYTES_IN] += self.bytes_in
+        tally[BYTES_OUT] += self.bytes_out
+        counts = self.client.counts
+        if counts is not None:
+            counts.add_bytes(self.bytes_in, self.bytes_out)
         server, backend = self.server, self.backend
         if server is not None:  # its backend's share is added from its tally (workers/counting.py)
             tally = server.tally
@@ -313,6 +319,18 @@ class TcpSession(ConnectorOwner):
 
     def on_soft_stop(self) -> None:
         """Graceful stop: a TCP stream in flight runs to its end."""
+
+    def target(self) -> tuple[str | None, str | None]:
+        backend, server = self.backend, self.server
+        return (backend.name if backend is not None else None, server.name if server is not None else None)
+
+    def on_server(self, index: int) -> bool:
+        server = self.server
+        return server is not None and server.index == index
+
+    def kill(self) -> None:
+        """`shutdown session(s)`: HAProxy's SF_ERR_KILLED, in the phase the stream is in."""
+        self.finish("KD" if self.server is not None else "KC" if self.backend is not None else "KR")
 
     def internal_error(self) -> None:
         """A bug in one of our callbacks (reported by the loop): end the stream, logged `I`."""

@@ -15,12 +15,11 @@ servers' `id`.
 
 from __future__ import annotations
 
-import resource
 from dataclasses import dataclass, field
 
 from lb.config.model import MODE_HTTP, Bind, Config, Proxy, Server, listener_ids
+from lb.limits import default_maxconn
 
-FD_RESERVE = 64  # as the worker's: descriptors besides two per connection
 
 
 @dataclass
@@ -116,12 +115,6 @@ def backend_rows(proxy: Proxy, bindex: int, pindex: int, backends_base: int) -> 
 
 def by_key(objects: list[StatObject]) -> dict[tuple, StatObject]:
     return {obj.key: obj for obj in objects}
-
-
-def default_maxconn() -> int:
-    """The per-worker global maxconn when the configuration sets none (as the worker derives it)."""
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return max(100, (soft - FD_RESERVE) // 2)
 
 
 def global_maxconn(config: Config) -> int:

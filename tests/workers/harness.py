@@ -69,6 +69,9 @@ class InProcessWorker:
         return bool(socks & self.registered())
 
     def counter(self, proxy: str, name: str) -> int:
+        """A frontend's counter (a backend's with `backend:NAME`)."""
+        if proxy.startswith("backend:"):
+            return self.shm.counter(self.shm.backend_obj(list(self.config.backends).index(proxy[8:])), name)
         index = [p.name for p in self.config.proxies()].index(proxy)
         return self.shm.counter(index, name)
 

@@ -83,7 +83,7 @@ def test_no_usable_server_is_a_503_counted_once(engine: Engine) -> None:
     engine.shm.versions[layout.HEALTH_VERSION] += 1
     engine.client_sends(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert engine.client.take().startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
-    assert engine.shm.counter(1, "no_server") == 1  # objects: fe, be, then s1
+    assert engine.shm.counter(engine.shm.backend_obj(0), "no_server") == 1  # the backend's own row
     assert engine.server.take() == b""
 
 
@@ -140,7 +140,7 @@ def test_server_closing_mid_body_aborts_the_client_connection(engine: Engine) ->
     engine.server_closes()
     assert engine.client.take() == b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"
     assert engine.client.closed
-    assert engine.shm.counter(1, "srv_aborts") == 1
+    assert engine.shm.counter(engine.shm.backend_obj(0), "srv_aborts") == 1
 
 
 def test_counters_are_published_for_frontend_backend_and_server(engine: Engine) -> None:
@@ -151,7 +151,7 @@ def test_counters_are_published_for_frontend_backend_and_server(engine: Engine) 
     engine.server_sends(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
     assert engine.shm.counter(0, "requests") == 0  # tallied: published once a second
     engine.worker.runtime.publish_counters()
-    fe, be, s1 = 0, 1, 2  # objects: the proxies, then the servers
+    fe, be, s1 = 0, engine.shm.backend_obj(0), engine.shm.server_obj(0)  # rows (lb.shm.layout "Objects")
     for obj in (fe, be, s1):
         assert engine.shm.counter(obj, "requests") == 4
         assert (engine.shm.counter(obj, "hrsp_2xx"), engine.shm.counter(obj, "hrsp_4xx")) == (3, 1)

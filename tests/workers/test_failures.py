@@ -205,7 +205,7 @@ def test_no_descriptor_for_a_server_socket_is_a_resource_error(tcp_worker: InPro
         assert client_sees_close(sock, tcp_worker)
     settled(tcp_worker)
     assert tcp_worker.errors == []  # not a bug: HAProxy's resource error
-    assert tcp_worker.counter("be", "no_server") == 0
+    assert tcp_worker.counter("backend:be", "no_server") == 0
 
 
 def test_no_descriptor_for_a_server_socket_answers_503_rc(http_worker: InProcessWorker,

@@ -362,7 +362,11 @@ class H1Connection(ClientSide):
         if ex.server_counted:
             ex.server_counted = False
             ex.server.drop_conn()  # type: ignore[union-attr]  # counted: it has a server
-        account(self.frontend, ex, self.received - self.received_done, self.loop.now)
+        wire_in = self.received - self.received_done
+        account(self.frontend, ex, wire_in, self.loop.now)
+        counts = self.client.counts
+        if counts is not None:
+            counts.add_bytes(wire_in, ex.bytes_out)
         if self.frontend.logger is not None:
             log_exchange(self, ex)
         conn = ex.conn
@@ -434,6 +438,22 @@ class H1Connection(ClientSide):
 
     def on_soft_stop(self) -> None:
         h1end.soft_stop(self)
+
+    def target(self) -> tuple[str | None, str | None]:
+        ex = self.exchanges[0] if self.exchanges else None
+        if ex is None:
+            return None, None
+        backend, server = ex.backend, ex.server
+        return (backend.name if backend is not None else None, server.name if server is not None else None)
+
+    def on_server(self, index: int) -> bool:
+        for ex in self.exchanges:
+            if ex.server is not None and ex.server.index == index and not ex.resp_done:
+                return True
+        return False
+
+    def kill(self) -> None:
+        h1end.killed(self)
 
     def internal_error(self) -> None:
         h1end.internal_error(self)

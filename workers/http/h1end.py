@@ -26,6 +26,8 @@ def parse_error(conn: H1Connection, status: int = 400) -> None:
     error page and logs `<BADREQ>` with `PR--`, before any rule or backend."""
     conn.parse_error = True
     conn.frontend.count(C_REQ_ERRORS)
+    if conn.client.counts is not None:
+        conn.client.counts.count(C_REQ_ERRORS)
     ex = conn.parsing
     if ex is None:
         ex = Exchange(conn, -1.0, 0)
@@ -84,7 +86,12 @@ def client_aborted(conn: H1Connection) -> None:
     if ex.headers_at < 0:
         refuse(conn, ex, 400, "CR", send=False)
         return
-    ex.term = "C" + ("H" if ex.status < 0 else "D")
+    end_connection(conn, ex, "C" + ("H" if ex.status < 0 else "D"))
+
+
+def end_connection(conn: H1Connection, ex: Exchange, term: str) -> None:
+    """End the connection in the middle of `ex`: counted and logged with `term`."""
+    ex.term = term
     ex.abandon()
     if conn.exchanges and conn.exchanges[0] is ex:
         conn.exchanges.popleft()
@@ -93,6 +100,17 @@ def client_aborted(conn: H1Connection) -> None:
         log_exchange(conn, ex)
     conn.exchanges.clear()
     conn.finish()
+
+
+def killed(conn: H1Connection) -> None:
+    """`shutdown session(s)`: the exchange in progress is logged with HAProxy's K
+    state and the phase it was in; the connection ends."""
+    ex = conn.exchanges[0] if conn.exchanges else None
+    if ex is None or ex.headers_at < 0:
+        conn.finish()
+        return
+    phase = "D" if ex.status >= 0 else "H" if ex.sent_at >= 0 else "C" if ex.server is not None else "Q"
+    end_connection(conn, ex, "K" + phase)
 
 
 def timed_out(conn: H1Connection, phase: Phase, due: float) -> float:

@@ -104,6 +104,8 @@ def count_outcome(frontend: FrontendRuntime, ex: Exchange, term: str) -> None:
         return
     objects = [frontend, ex.backend] + ([ex.server] if counter in (C_CLI_ABORTS, C_SRV_ABORTS, C_DENIED_RESP)
                                              else [])  # fmt: skip
+    if counter in (C_DENIED, C_DENIED_RESP):
+        objects.append(ex.client.client.counts)  # the listener's, with socket-stats (HAProxy counts denials there)
     for obj in objects:
         if obj is not None:
             obj.count(counter)

@@ -104,13 +104,14 @@ def test_a_storm_of_reloads_fails_no_request(tmp_path: Path, origin: Origin) -> 
     storm = Storm(port)
     try:
         wait_until(lambda: storm.ok > 50, what="load running")
+        started = storm.ok
         for round_number in range(30):
             lb.reload(config(port, origin.port, nbproc=1 + round_number % 2))  # nbproc 1 <-> 2
         before = storm.ok
+        assert before > started  # requests were answered while the generations changed
         wait_until(lambda: storm.ok > before + 50, what="load still flowing after the reloads")
     finally:
         storm.finish()
         lb.stop()
     assert storm.failures == []
-    assert storm.ok > 500
 
