@@ -190,7 +190,8 @@ class Worker:
         a frontend disabled through the runtime API stays paused."""
         full = self.actconn >= self.maxconn
         for frontend in self.runtime.frontends.values():
-            frontend.paused = full or frontend.disabled or bool(frontend.maxconn and frontend.current >= frontend.maxconn)
+            at_limit = bool(frontend.maxconn and frontend.current >= frontend.maxconn)
+            frontend.paused = full or frontend.disabled or at_limit
         self.set_accepting(True)
 
     def ask_master(self, line: str, callback: Callable[[str | None], None]) -> None:

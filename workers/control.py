@@ -246,6 +246,22 @@ def describe(worker: Worker, client: ClientConn) -> str:
     facts = client.facts
     family = "tcpv6" if ":" in facts.client_ip else "unix" if not facts.client_port else "tcpv4"
     backend, server = client.target()
-    age = int(worker.loop.now - client.accept_time)
-    return (f"0x{session_id(worker, client):x}: proto={family} src={facts.client_ip}:{facts.client_port} "
-            f"fe={client.frontend.name} be={backend or '<NONE>'} srv={server or '<none>'} age={age}s")
+    age = human_time(int(worker.loop.now - client.accept_time))
+    return (
+        f"0x{session_id(worker, client):x}: proto={family} src={facts.client_ip}:{facts.client_port} "
+        f"fe={client.frontend.name} be={backend or '<NONE>'} srv={server or '<none>'} age={age}"
+    )
+
+
+def human_time(seconds: int) -> str:
+    """HAProxy's human_time(): the two largest non-zero units of d/h/m/s ("1h5m", "2d", "0s")."""
+    if seconds < 0:
+        return "?"
+    parts: list[str] = []
+    for unit, size, modulo in (("d", 86400, None), ("h", 3600, 24), ("m", 60, 60)):
+        value = seconds // size if modulo is None else seconds // size % modulo
+        if value and len(parts) < 2:
+            parts.append(f"{value}{unit}")
+    if (len(parts) < 2 and seconds % 60) or not seconds:
+        parts.append(f"{seconds % 60}s")
+    return "".join(parts)
