@@ -83,7 +83,11 @@ class Part:
 
     expr: str
     helpers: dict[str, Any] = field(default_factory=dict)
-    maybe_empty: bool = False  # may render nothing (then the next separator is merged)
+    # Prints nothing at all, separators included, when it has no value: only the
+    # header captures when none is configured.  Any other field, even an empty
+    # `%{-M}` one, counts as written (HAProxy's last_isspace = 0), so the
+    # separators around it stay: "%{-M}ID %ST" logs " 200".
+    maybe_empty: bool = False
 
 
 # -- string fields (HAProxy's lf_text) -----------------------------------------------------------
@@ -108,7 +112,7 @@ def text_renderer(opts: int) -> Callable[[Any], str]:
 def _text_part(value_expr: str, opts: int) -> Part:
     if opts == OPT_MANDATORY:  # the default: inline, no call
         return Part(f"({value_expr} or _DASH)")
-    return Part(f"{{p}}text({value_expr})", {"text": text_renderer(opts)}, not opts & OPT_MANDATORY)
+    return Part(f"{{p}}text({value_expr})", {"text": text_renderer(opts)})
 
 
 def _ip_part(alias: Alias, opts: int) -> Part:
@@ -300,8 +304,7 @@ def _request_part(alias: Alias, opts: int) -> Part:
 
 def _reqpart_part(alias: Alias, opts: int) -> Part:
     wrap, extract = _wrap(opts), PARTS[alias.field]
-    return Part("{p}part(_request_line(r))", {"part": lambda line: wrap(extract(line))},
-                maybe_empty=alias.field == "query")
+    return Part("{p}part(_request_line(r))", {"part": lambda line: wrap(extract(line))})
 
 
 _ALWAYS_SET = ("name", "backend", "server", "ft")  # kinds that never print '-'

@@ -122,9 +122,15 @@ _TEXT_KINDS = ("ip", "name", "backend", "server", "ft", "hostname", "text", "non
 
 
 def _maybe_empty(node: Node) -> bool:
+    """Prints nothing, separators included, when absent: the header captures only."""
+    return node.alias is not None and node.alias.kind in _MAYBE_EMPTY
+
+
+def _may_print_nothing(node: Node) -> bool:
+    """A `%{-M}` string with no value prints nothing but keeps its separators (as %HQ may)."""
     if node.alias is None or node.alias.kind in _TEXT_KINDS:
         return not node.opts & OPT_MANDATORY
-    return node.alias.kind in _MAYBE_EMPTY or node.alias.field == "query"
+    return node.alias.field == "query"
 
 
 @lru_cache(maxsize=64)
@@ -146,7 +152,8 @@ def format_regex(fmt: str) -> tuple[re.Pattern[str], tuple[Node, ...]]:
             pieces.append(re.escape(node.text))
             state = "solid"
         elif not _maybe_empty(node):
-            pieces.append(_node_pattern(node, index))
+            pattern = _node_pattern(node, index)
+            pieces.append(f"(?:{pattern})?" if _may_print_nothing(node) else pattern)
             state = "solid"
         elif state == "space" and index + 1 < len(nodes) and nodes[index + 1].kind == "sep":
             pieces.append(f"(?:{_node_pattern(node, index)} )?")  # an empty field takes its separator along

@@ -1,54 +1,52 @@
 # Cython declarations of lb/logs/record.py (the source stays the .py file).
+# Typed fields: filling a record stores C values, no Python int per timer.
 
 cdef class LogRecord:
-    cdef public object client_ip
-    cdef public object client_port
-    cdef public object frontend_ip
-    cdef public object frontend_port
-    cdef public object backend_src_ip
-    cdef public object backend_src_port
-    cdef public object server_ip
-    cdef public object server_port
-    cdef public object frontend
+    cdef public str client_ip
+    cdef public long client_port
+    cdef public str frontend_ip
+    cdef public long frontend_port
+    cdef public str backend_src_ip
+    cdef public long backend_src_port
+    cdef public str server_ip
+    cdef public long server_port
+    cdef public str frontend
     cdef public object backend
     cdef public object server
-    cdef public object frontend_ssl
-    cdef public object accept_date
-    cdef public object request_date
-    cdef public object t_handshake
-    cdef public object t_idle
-    cdef public object t_request
-    cdef public object t_queue
-    cdef public object t_connect
-    cdef public object t_response
-    cdef public object t_active
-    cdef public object t_total
-    cdef public object bytes_out
-    cdef public object bytes_in
-    cdef public object received
-    cdef public object status
-    cdef public object term_state
-    cdef public object SC
-    cdef public object cD
-    cdef public object cookie_flags
-    cdef public object NI
-    cdef public object retries
-    cdef public object redispatched
-    cdef public object actconn
-    cdef public object feconn
-    cdef public object beconn
-    cdef public object srvconn
-    cdef public object srv_queue
-    cdef public object backend_queue
-    cdef public object method
-    cdef public object uri
-    cdef public object http_version
+    cdef public bint frontend_ssl
+    cdef public double accept_date
+    cdef public double request_date
+    cdef public long t_handshake
+    cdef public long t_idle
+    cdef public long t_request
+    cdef public long t_queue
+    cdef public long t_connect
+    cdef public long t_response
+    cdef public long t_active
+    cdef public long t_total
+    cdef public long long bytes_out
+    cdef public long long bytes_in
+    cdef public long long received
+    cdef public long status
+    cdef public str term_state
+    cdef public str cookie_flags
+    cdef public long retries
+    cdef public bint redispatched
+    cdef public long actconn
+    cdef public long feconn
+    cdef public long beconn
+    cdef public long srvconn
+    cdef public long srv_queue
+    cdef public long backend_queue
+    cdef public str method
+    cdef public str uri
+    cdef public str http_version
     cdef public object request_line
     cdef public object captured_request_headers
     cdef public object captured_response_headers
-    cdef public object captured_request_cookie
-    cdef public object captured_response_cookie
-    cdef public object unique_id
-    cdef public object is_error
-    cdef public object request_counter
+    cdef public str captured_request_cookie
+    cdef public str captured_response_cookie
+    cdef public str unique_id
+    cdef public bint is_error
+    cdef public long long request_counter
     cdef public object request_headers

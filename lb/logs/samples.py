@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from lb.logs.aliases import OPT_MANDATORY, Part, request_line, text_renderer
+from lb.logs.aliases import Part, request_line, text_renderer
 from lb.logs.requestline import PARTS
 
 
@@ -116,4 +116,4 @@ def sample_part(expr: SampleExpr, opts: int) -> Part:
     builder = FETCHES.get(expr.fetch)
     fetch = builder[1](expr.args) if builder else (lambda r: None)
     text = text_renderer(opts)
-    return Part("{p}sample(r)", {"sample": lambda r: text(fetch(r))}, maybe_empty=not opts & OPT_MANDATORY)
+    return Part("{p}sample(r)", {"sample": lambda r: text(fetch(r))})

@@ -129,3 +129,17 @@ def test_htx_message_size_matches_haproxy_byte_counts(parts: tuple, headers: lis
     from lb.logs.record import htx_message_size
 
     assert htx_message_size(*parts, headers, payload) == logged
+
+
+def test_an_empty_optional_field_keeps_its_separators() -> None:
+    """Recorded from haproxy 2.6.12 (`http-request return status 200`): an empty
+    `%{-M}` field prints nothing, but counts as written (its separators stay);
+    only unconfigured captures take their separator along."""
+    fmt = "%{-M}ID %ST %{-M}CC %{-M}bi %B %hr %{-M}HQ %U"
+    record = LogRecord()
+    record.status, record.bytes_out, record.bytes_in = 200, 49, 0
+    record.unique_id = record.captured_request_cookie = ""
+    record.request_line = "GET / HTTP/1.1"
+    assert compile_format(fmt, "http").render(record, RenderContext(0, "")) == " 200   49  0"
+    parsed = parse_line(" 200   49  0", (fmt,))
+    assert parsed is not None and (parsed.record.status, parsed.record.bytes_out) == (200, 49)
