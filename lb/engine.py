@@ -41,6 +41,8 @@ COMPILED = (
     "workers/http/serverconn.py",
     "workers/http/log.py",
     "lb/logs/record.py",
+    "lb/logs/steps.py",
+    "lb/logs/render.py",
     "lb/balance/base.py",
     "lb/balance/roundrobin.py",
     "lb/balance/leastconn.py",

@@ -17,17 +17,18 @@ import time
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTH_NUMBER = {name: i + 1 for i, name in enumerate(MONTHS)}
-_MILLIS = tuple(f".{ms:03d}" for ms in range(1000))  # formatting three digits costs more than a lookup
+MILLIS_TEXT = tuple(f".{ms:03d}" for ms in range(1000))  # formatting three digits costs more than a lookup
 
 
 def split_time(epoch: float) -> tuple[int, int]:
     """(whole seconds, milliseconds), milliseconds truncated as HAProxy's tv_usec / 1000.
 
     Rounding to the microsecond first keeps a date parsed back from `.984`
-    (stored as ...983999) printing `.984` again.
+    (stored as ...983999) printing `.984` again (half up, as the compiled
+    renderer in lb.logs.render rounds).
     """
     second = int(epoch)
-    micros = round((epoch - second) * 1_000_000)
+    micros = int((epoch - second) * 1_000_000 + 0.5)
     if micros >= 1_000_000:  # .9999996 rounds up into the next second
         return second + 1, 0
     return second, micros // 1000
@@ -58,7 +59,7 @@ class LocalMillis:
         if second != self._second:
             self._prefix = _calendar(time.localtime(second))
             self._second = second
-        return self._prefix + _MILLIS[millis]
+        return self._prefix + MILLIS_TEXT[millis]
 
 
 class _CachedSeconds:

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from lb.logs import aliases, samples
 from lb.logs.aliases import ALIASES, FLAG_BITS, OPT_MANDATORY, Alias
+from lb.logs.steps import SEP, TEXT, Step, alias_step, fallback_step
 
 # HAProxy src/log.c, verbatim.
 TCPLOG = "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq"
@@ -66,6 +67,7 @@ class CompiledFormat:
     source: str
     http_only: list[tuple[str, str]]  # ("format alias" | "sample fetch", name): HTTP-only items used
     notes: list[str]  # other tolerated problems, one warning each
+    steps: list[Step] = field(default_factory=list)  # the same format for lb.logs.render (compiled)
 
 
 # -- parsing -------------------------------------------------------------------------------------
@@ -254,23 +256,31 @@ def compile_format(text: str, mode: str) -> CompiledFormat:
     builder = _Builder()
     http_only: list[tuple[str, str]] = []
     notes: list[str] = []
+    steps: list[Step] = []
     for index, node in enumerate(nodes):
         if node.kind == "sep":
             builder.separator()
+            steps.append(Step(SEP))
         elif node.kind == "text":
             builder.text(node.text)
+            steps.append(Step(TEXT, 0, node.text))
         elif node.kind == "alias":
             assert node.alias is not None
             if node.alias.http_only:
                 http_only.append(("format alias", node.alias.name))
-            builder.part(index, aliases.render_part(node.alias, node.opts, mode))
+            part = aliases.render_part(node.alias, node.opts, mode)
+            builder.part(index, part)
+            steps.append(alias_step(node.alias, node.opts, mode, part.helpers,
+                                    lambda part=part: fallback_step(part, node.opts).call))  # fmt: skip
         else:
             assert node.sample is not None
             if samples.http_only(node.sample):
                 http_only.append(("sample fetch", node.sample.fetch))
             notes.extend(node.notes)
-            builder.part(index, samples.sample_part(node.sample, node.opts))
+            part = samples.sample_part(node.sample, node.opts)
+            builder.part(index, part)
+            steps.append(fallback_step(part, node.opts))
     source = builder.source()
     namespace = builder.namespace
     exec(compile(source, f"<log-format {text!r}>", "exec"), namespace)  # noqa: S102 (our own generated code)
-    return CompiledFormat(text, mode, nodes, namespace["render"], source, http_only, notes)
+    return CompiledFormat(text, mode, nodes, namespace["render"], source, http_only, notes, steps)

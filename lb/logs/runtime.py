@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from lb.config.model import MODE_HTTP, Config, Proxy
-from lb.logs import failures, syslog
+from lb.logs import failures, render, syslog
 from lb.logs.logformat import RenderContext
 from lb.logs.model import KIND_FD, KIND_UDP, KIND_UNIX, SyslogTarget, area_of
 from lb.logs.record import LogRecord
@@ -87,6 +87,8 @@ class ProxyLogger:
         self.http = proxy.mode == MODE_HTTP
         self.format = area.compiled
         self.format_sd = area.compiled_sd
+        # compiled: walk the format's steps (lb.logs.render); plain Python: its generated f-string
+        self.steps = self.format.steps if render.COMPILED and self.format is not None else None
         self.enabled = self.format is not None and bool(targets)
         self.logs_at_accept = area.accept_line and bool(targets)
         self.dontlognull = proxy.option("dontlognull")
@@ -107,7 +109,8 @@ class ProxyLogger:
                 return
             level = syslog.LOG_ERR if error and self.separate_errors else syslog.LOG_INFO
             context = self.context
-            line = self.format.render(record, context)
+            steps = self.steps
+            line = render.render(steps, record, context) if steps is not None else self.format.render(record, context)
             if not line:
                 return
             context.log_count += 1  # after rendering: %lc prints the count before this line, as HAProxy

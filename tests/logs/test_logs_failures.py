@@ -231,7 +231,8 @@ def test_a_line_that_cannot_be_rendered_is_dropped_and_reported_once(tmp_path: P
         def render(self, record: LogRecord, context: Any) -> str:
             raise KeyError("a bug in a compiled format")
 
-    good, logger.format = logger.format, Broken()
+    good, good_steps = logger.format, logger.steps
+    logger.format, logger.steps = Broken(), None  # the generated renderer, even where steps are compiled
     lost_before = lost_logs()
     for _ in range(5):
         logger.log(_record())  # must not raise
@@ -240,7 +241,7 @@ def test_a_line_that_cannot_be_rendered_is_dropped_and_reported_once(tmp_path: P
     (report,) = logged.named("log line dropped")
     assert report["proxy"] == "fe" and report["error"] == "KeyError('a bug in a compiled format')"
     assert "Traceback" in report["traceback"] and "render" in report["traceback"]
-    logger.format = good
+    logger.format, logger.steps = good, good_steps
     logger.log(_record())
     assert udp.receive().startswith(b"127.0.0.1:40000 [")
 
