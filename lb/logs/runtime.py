@@ -55,7 +55,10 @@ class Target:
         if not self.sample_size:
             return True
         self.sample_index = self.sample_index % self.sample_size + 1
-        return any(low <= self.sample_index <= high for low, high in self.ranges)
+        for low, high in self.ranges:  # a loop: compiled methods have no generator closures
+            if low <= self.sample_index <= high:
+                return True
+        return False
 
     def send(self, level: int, body: bytes, now: float, structured_data: str = "-") -> None:
         """Frame and send one message; never raises (the sink counts what is lost)."""
@@ -219,7 +222,7 @@ def max_body_length(config: Config) -> int:
     """HAProxy's global.max_syslog_len - 1: the longest `len` of any log line, at least 1024."""
     lengths = [t.length for t in config.global_.logs]
     lengths += [t.length for proxy in config.proxies() for t in proxy.log.targets]
-    return max([syslog.DEFAULT_LEN, *lengths]) - 1
+    return max([syslog.DEFAULT_LEN] + lengths) - 1
 
 
 def _build(config: Config, master_pid: int, proxies: list[Proxy]) -> dict[str, ProxyLogger]:

@@ -77,7 +77,7 @@ class Framer:
     on the traffic path and returns bytes ready to prepend.
     """
 
-    __slots__ = ("format", "facility", "tag", "pid", "hostname", "_cache_key", "_cache")
+    __slots__ = ("format", "facility", "tag", "pid", "hostname", "_cache_second", "_cache_level", "_cache")
 
     def __init__(self, fmt: str, facility: int, tag: str, pid: int, hostname: str | None = None) -> None:
         if fmt not in FORMATS:
@@ -87,7 +87,8 @@ class Framer:
         self.tag = tag
         self.pid = pid
         self.hostname = hostname
-        self._cache_key: tuple[int, int] = (-1, -1)
+        self._cache_second = -1  # the legacy header cached for this second and level
+        self._cache_level = -1
         self._cache = b""
 
     def priority(self, level: int) -> int:
@@ -102,11 +103,11 @@ class Framer:
         fmt = self.format
         if fmt == "raw":
             return b""
-        if fmt in ("local", "rfc3164"):
-            key = (int(now), level)
-            if key != self._cache_key:
+        if fmt == "local" or fmt == "rfc3164":
+            second = int(now)
+            if second != self._cache_second or level != self._cache_level:
                 self._cache = self._legacy_header(level, now).encode()
-                self._cache_key = key
+                self._cache_second, self._cache_level = second, level
             return self._cache
         if fmt in ("priority", "short"):
             return f"<{self.priority(level)}>".encode()

@@ -111,9 +111,10 @@ class UdpSink(Sink):
         self.sock.close()
 
 
-class UnixSink(Sink):
-    RETRY_EVERY = 1.0
+RETRY_EVERY = 1.0  # seconds between attempts to reach a unix log socket that went away
 
+
+class UnixSink(Sink):
     def __init__(self, path: str) -> None:
         super().__init__(f"unix@{path}")
         self.path = path
@@ -124,7 +125,7 @@ class UnixSink(Sink):
         now = time.monotonic()
         if now < self.next_attempt:
             raise ConnectionRefusedError(errno.ECONNREFUSED, "not connected (next attempt within a second)")
-        self.next_attempt = now + self.RETRY_EVERY
+        self.next_attempt = now + RETRY_EVERY
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
             sock.setblocking(False)
