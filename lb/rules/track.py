@@ -51,7 +51,8 @@ SOURCES = {USE_RES: "HTTP response"}
 class TrackSc:
     """`track-sc<n> <expr> [table <t>]`."""
 
-    __slots__ = ("num", "fetch", "ref", "session_level", "response", "from_backend", "proxy_name", "key_of")
+    __slots__ = ("num", "fetch", "ref", "session_level", "response", "from_backend", "proxy_name", "key_of",
+                 "src_ip")  # fmt: skip
 
     def __init__(self, num: int, fetch: Fetch, ref: TableRef, session_level: bool, response: bool) -> None:
         self.num, self.fetch, self.ref = num, fetch, ref
@@ -59,6 +60,7 @@ class TrackSc:
         self.from_backend = False
         self.proxy_name = ""
         self.key_of: Any = None
+        self.src_ip = False  # the key is the client's IPv4 address as is: read it without the generic cast
 
     def resolve(self, tables: dict[str, Any], proxy: Any) -> str | None:
         """HAProxy's check_trk_action(): the table exists and takes this key type."""
@@ -70,6 +72,7 @@ class TrackSc:
             return f"stick-table '{name}' uses a type incompatible with the 'track-sc{self.num}' rule"
         self.ref.bind(cfg)
         self.key_of = converter(cfg.key_type, cfg.key_size)
+        self.src_ip = self.fetch.name == "src" and self.fetch.type == "ip" and cfg.key_type == "ip"
         self.from_backend = not proxy.is_frontend  # runs with a backend other than the frontend
         self.proxy_name = proxy.name
         return None
@@ -81,25 +84,29 @@ class TrackSc:
             ctrs = holder.stkctr = [None] * counters.NSTKCTR
         elif ctrs[self.num] is not None:
             return None
-        content = txn.content
-        if content is not None:
-            content.missing = False
-        key = self.key_of(self.fetch.one(txn))
-        if key is None:
-            if content is not None and content.missing:
-                return YIELD
-            return None
+        if self.src_ip:
+            src = txn.facts.src
+            key = (src.v4,) if src is not None and src.v4 is not None else None
+            if key is None:
+                return None
+        else:
+            content = txn.content
+            if content is not None:
+                content.missing = False
+            key = self.key_of(self.fetch.one(txn))
+            if key is None:
+                return YIELD if content is not None and content.missing else None
         flags = 0 if self.session_level else counters.TRACK_CONTENT
         if self.from_backend:
             flags |= counters.TRACK_BACKEND
         now = clock.now_ms()
-        ctr = counters.track(self.ref.table(), key, flags, now)
+        http = txn.request is not None and not self.session_level
+        ctr = counters.track(self.ref.cfg.store_obj, key, flags, now, "track_http" if http else "track")
         if ctr is None:
             return None
         ctrs[self.num] = ctr
-        if txn.request is not None and not self.session_level:
-            counters.http_request(ctr, now)
-            status = txn.response.status if self.response and txn.response is not None else 0
+        if http and self.response:
+            status = txn.response.status if txn.response is not None else 0
             if 400 <= status < 500:
                 counters.http_error(ctr, now)
             elif 500 <= status < 600 and status not in (501, 505):

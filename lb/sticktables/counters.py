@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lb.sticktables import clock
+from lb.sticktables import clock, fast
 from lb.sticktables.store import StickTable
 
 WRITER = -1  # this process's shard in every table; -1 in processes that never track (master, cli)
@@ -48,73 +48,59 @@ class StkCtr:
         return f"StkCtr({self.table.name!r}, pos={self.pos})"
 
 
-def track(table: StickTable, key: tuple[int, ...], flags: int = 0, now: int | None = None) -> StkCtr | None:
-    """Find or create the entry of `key` and start tracking it; None when the table is full."""
+def track(table: StickTable, key: tuple[int, ...], flags: int = 0, now: int | None = None,
+          event: str = "track") -> StkCtr | None:  # fmt: skip
+    """Find or create the entry of `key` and start tracking it (conn_cur, conn_cnt,
+    conn_rate, a reference; `event` "track_http" also counts an HTTP request);
+    None when the table is full."""
     now = clock.now_ms() if now is None else now
-    ref = table.get_or_create(key, now, WRITER)
+    plan = fast.plan(table, event)
+    if table.kw == 1:
+        ref = fast.track1(table, key[0], now, WRITER, plan)
+    else:
+        ref = table.get_or_create(key, now, WRITER)
+        if ref is not None:
+            fast.bump(table, ref[0], ref[1], WRITER, now, plan, 1, refs=1)
     if ref is None:
         return None
-    pos, claim = ref
-    ctr = StkCtr(table, pos, claim, key, flags)
-    row = table.own_row(pos, claim, WRITER)
-    rows, offsets = table.rows, table.offsets
-    rows[row + 2] += 1  # REFS
-    rows[row + 1] = now + table.expire  # EXPIRE
-    if "conn_cur" in offsets:
-        rows[row + offsets["conn_cur"]] += 1
-    if "conn_cnt" in offsets:
-        rows[row + offsets["conn_cnt"]] += 1
-    if "conn_rate" in offsets:
-        table.add_rate(pos, claim, WRITER, offsets["conn_rate"], table.cfg.store["conn_rate"], now, 1)
-    return ctr
+    return StkCtr(table, ref[0], ref[1], key, flags)
 
 
 def release(ctr: StkCtr, now: int | None = None) -> None:
     """Tracking ends: conn_cur -1 (never below 0), reference released, expiry pushed back."""
-    now = clock.now_ms() if now is None else now
-    table, pos, claim = ctr.table, ctr.pos, ctr.claim
-    row = table.own_row(pos, claim, WRITER)
-    rows = table.rows
-    offset = table.offsets.get("conn_cur")
-    if offset is not None and table.counter(pos, claim, offset) > 0:
-        rows[row + offset] -= 1
-    rows[row + 2] -= 1
-    rows[row + 1] = now + table.expire
-
-
-def count(ctr: StkCtr, cnt: str, rate: str, now: int, inc: int = 1) -> None:
-    """`inc` more events in a counter and its rate, those of them the table stores."""
     table = ctr.table
-    offsets = table.offsets
-    if cnt in offsets:
-        table.rows[table.own_row(ctr.pos, ctr.claim, WRITER) + offsets[cnt]] += inc
-    if rate in offsets:
-        table.add_rate(ctr.pos, ctr.claim, WRITER, offsets[rate], table.cfg.store[rate], now, inc)
-    if cnt in offsets or rate in offsets:
-        table.rows[table.own_row(ctr.pos, ctr.claim, WRITER) + 1] = now + table.expire
+    fast.release(table, ctr.pos, ctr.claim, WRITER, clock.now_ms() if now is None else now,
+                 table.offsets.get("conn_cur", 0))  # fmt: skip
+
+
+def count(ctr: StkCtr, event: str, now: int, inc: int = 1) -> None:
+    """`inc` more of an event (lb.sticktables.fast.EVENTS): the counters and rates the table stores."""
+    plan = fast.plan(ctr.table, event)
+    if not plan.empty:
+        fast.bump(ctr.table, ctr.pos, ctr.claim, WRITER, now, plan, inc)
 
 
 def http_request(ctr: StkCtr, now: int) -> None:
-    count(ctr, "http_req_cnt", "http_req_rate", now)
+    count(ctr, "http_req", now)
 
 
 def http_error(ctr: StkCtr, now: int) -> None:
-    count(ctr, "http_err_cnt", "http_err_rate", now)
+    count(ctr, "http_err", now)
 
 
 def http_failure(ctr: StkCtr, now: int) -> None:
-    count(ctr, "http_fail_cnt", "http_fail_rate", now)
+    count(ctr, "http_fail", now)
 
 
 def session(ctr: StkCtr, now: int) -> None:
-    count(ctr, "sess_cnt", "sess_rate", now)
+    count(ctr, "sess", now)
 
 
 def transferred(ctr: StkCtr, bytes_in: int, bytes_out: int, now: int) -> None:
     if bytes_in:
-        count(ctr, "bytes_in_cnt", "bytes_in_rate", now, bytes_in)
+        count(ctr, "bytes_in", now, bytes_in)
     if bytes_out:
-        count(ctr, "bytes_out_cnt", "bytes_out_rate", now, bytes_out)
+        count(ctr, "bytes_out", now, bytes_out)
 
 
 def inc_gpc(ctr: StkCtr, which: int, now: int) -> int | None:
@@ -124,11 +110,12 @@ def inc_gpc(ctr: StkCtr, which: int, now: int) -> int | None:
     rate = name + "_rate"
     if name not in table.offsets and rate not in table.offsets:
         return None
-    count(ctr, name, rate, now)
+    count(ctr, name, now)
     if name in table.offsets:
         return table.value(ctr.pos, ctr.claim, name, now)
-    tick_offset = table.offsets[rate]
-    return table.counter(ctr.pos, ctr.claim, tick_offset + 1)
+    from lb.sticktables import freq
+
+    return freq.merged(table.rate_parts(ctr.pos, ctr.claim, table.offsets[rate]), table.cfg.store[rate])[1]
 
 
 def clear_gpc(ctr: StkCtr, which: int, now: int) -> int | None:

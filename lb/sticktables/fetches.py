@@ -24,9 +24,10 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from lb.rules.fetches import FETCHES, USE_ANY, FetchDef, FetchError, _single
-from lb.sticktables import clock, counters
+from lb.sticktables import clock, counters, fast
 from lb.sticktables.keys import converter
-from lb.sticktables.model import MAX_SESS_STKCTR
+from lb.sticktables.layout import H_USED
+from lb.sticktables.model import DATA_KIND, MAX_SESS_STKCTR
 from lb.sticktables.refs import TableRef, table_ref
 
 Locator = Callable[[Any], Any]  # txn -> None (no sample) | (table, None) | (table, (pos, claim))
@@ -102,6 +103,47 @@ def _sc_locator(num: int | None, alt: TableRef | None) -> Locator:
     return other
 
 
+def _tracked_value(num: int, data: str) -> Callable[[Any], Any]:
+    """sc<n>_<data> on the tracked entry itself: the per-request path, in one function."""
+    is_rate = DATA_KIND[data] == "frqp"
+    used = H_USED
+
+    def get(txn: Any) -> Any:
+        ctrs = txn.stkctr
+        ctr = ctrs[num] if ctrs is not None else None
+        if ctr is None:
+            ctrs = txn.facts.stkctr
+            ctr = ctrs[num] if ctrs is not None else None
+            if ctr is None:
+                return None
+        table = ctr.table
+        offset = table.offsets.get(data)
+        if offset is None:
+            return None
+        if not is_rate:
+            return table.value(ctr.pos, ctr.claim, data, clock.now_ms())
+        period = table.cfg.store[data]
+        now = clock.now_ms()
+        if table.nworkers != 1 or table.header[used]:  # more than one shard to add up
+            return table.rate(ctr.pos, ctr.claim, offset, period, now)
+        rows = table.rows
+        at = ctr.pos * table.rw
+        if rows[at] != ctr.claim:
+            return 0
+        at += offset
+        tick, curr, prev = rows[at], rows[at + 1], rows[at + 2]
+        remain = tick + period - now
+        if remain < 0:
+            remain += period
+            prev = curr if remain >= 0 else 0
+            curr = 0
+        if not curr and prev <= 1:
+            return prev
+        return ((prev * remain + curr * period) // period) & 0xFFFFFFFF
+
+    return get
+
+
 def _src_locator(ref: TableRef) -> Locator:
     def get(txn: Any) -> Any:
         table = ref.table()
@@ -131,6 +173,21 @@ def _src_create(ref: TableRef) -> Callable[[Any], Any]:
 
 
 def _reader(data: str, kbytes: bool) -> Callable[[Any], Any]:
+    if DATA_KIND[data] == "frqp":
+
+        def read_rate(located: Any) -> Any:
+            if located is None:
+                return None
+            table, ref = located
+            if ref is None:
+                return 0
+            offset = table.offsets.get(data)
+            if offset is None:
+                return None
+            return fast.rate(table, ref[0], ref[1], offset, table.cfg.store[data], clock.now_ms())
+
+        return read_rate
+
     def read(located: Any) -> Any:
         if located is None:
             return None
@@ -205,6 +262,8 @@ def _sc_builder(name: str, suffix: str, num: int | None) -> Callable[[list[str]]
             _check_args(name, args, ("table",), 0)
             counter, rest = num, args
         alt = table_ref(rest[0], name, 1 if num is not None else 2) if rest and rest[0] else None
+        if alt is None and counter < MAX_SESS_STKCTR and suffix in READS and not suffix.startswith("kbytes"):
+            return _single(_tracked_value(counter, READS[suffix]))
         locate = _sc_locator(counter, alt)
         if suffix in SC_ONLY:
             return _single(_tracking_fetch(locate, suffix, counter))

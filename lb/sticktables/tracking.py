@@ -165,7 +165,8 @@ def stream_end(txn: Any) -> None:
     txn.stkctr = None
     now = clock.now_ms()
     session = txn.facts.stkctr
-    for num, ctr in enumerate(ctrs):
+    for num in range(counters.NSTKCTR):
+        ctr = ctrs[num]
         if ctr is not None and (session is None or session[num] is None):
             counters.release(ctr, now)
 
