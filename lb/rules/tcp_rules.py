@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from lb.config.kw_proxy import proxy_of
 from lb.config.model import LOC_HIDDEN, SECTION_DEFAULTS, Condition, Diagnostic
-from lb.config.parser import cap_str
+from lb.config.model import cap_str
 from lb.config.registry import KwContext, keyword, post_parse
 from lb.config.types import TimeValueError, parse_time
 from lb.rules import actions as act

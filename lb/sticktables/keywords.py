@@ -17,7 +17,7 @@ from typing import Any
 import lb.sticktables.fetches  # noqa: F401  (registers sc_*, src_*, table_* fetches)
 from lb.config.kw_proxy import proxy_of
 from lb.config.model import LOC_HIDDEN, LOC_PARSING_TIGHT, PROXY_SECTIONS, SECTION_DEFAULTS, Config, Diagnostic
-from lb.config.parser import cap_str
+from lb.config.model import cap_str
 from lb.config.registry import KwContext, keyword, post_parse
 from lb.rules.tcp_model import settings_for
 from lb.sticktables.model import tables_of
