@@ -22,7 +22,7 @@ from typing import Any
 
 from lb.rules.fetches import USE_RES, Fetch, FetchError
 from lb.rules.sample import compile_sample
-from lb.sticktables import clock, counters
+from lb.sticktables import clock, counters, fast
 from lb.sticktables.keys import compatible, converter
 from lb.sticktables.model import MAX_SESS_STKCTR
 from lb.sticktables.refs import Site, TableRef, current_site
@@ -52,7 +52,7 @@ class TrackSc:
     """`track-sc<n> <expr> [table <t>]`."""
 
     __slots__ = ("num", "fetch", "ref", "session_level", "response", "from_backend", "proxy_name", "key_of",
-                 "src_ip")  # fmt: skip
+                 "src_ip", "flags")  # fmt: skip
 
     def __init__(self, num: int, fetch: Fetch, ref: TableRef, session_level: bool, response: bool) -> None:
         self.num, self.fetch, self.ref = num, fetch, ref
@@ -61,6 +61,7 @@ class TrackSc:
         self.proxy_name = ""
         self.key_of: Any = None
         self.src_ip = False  # the key is the client's IPv4 address as is: read it without the generic cast
+        self.flags = 0 if session_level else counters.TRACK_CONTENT
 
     def resolve(self, tables: dict[str, Any], proxy: Any) -> str | None:
         """HAProxy's check_trk_action(): the table exists and takes this key type."""
@@ -75,20 +76,23 @@ class TrackSc:
         self.src_ip = self.fetch.name == "src" and self.fetch.type == "ip" and cfg.key_type == "ip"
         self.from_backend = not proxy.is_frontend  # runs with a backend other than the frontend
         self.proxy_name = proxy.name
+        if self.from_backend:
+            self.flags |= counters.TRACK_BACKEND
         return None
 
     def __call__(self, txn: Any) -> Any:
+        num = self.num
         holder = txn.facts if self.session_level else txn
         ctrs = holder.stkctr
         if ctrs is None:
-            ctrs = holder.stkctr = [None] * counters.NSTKCTR
-        elif ctrs[self.num] is not None:
+            ctrs = holder.stkctr = [None, None, None]
+        elif ctrs[num] is not None:
             return None
         if self.src_ip:
             src = txn.facts.src
-            key = (src.v4,) if src is not None and src.v4 is not None else None
-            if key is None:
+            if src is None or src.v4 is None:
                 return None
+            key: Any = (src.v4,)
         else:
             content = txn.content
             if content is not None:
@@ -96,15 +100,19 @@ class TrackSc:
             key = self.key_of(self.fetch.one(txn))
             if key is None:
                 return YIELD if content is not None and content.missing else None
-        flags = 0 if self.session_level else counters.TRACK_CONTENT
-        if self.from_backend:
-            flags |= counters.TRACK_BACKEND
-        now = clock.now_ms()
+        table = self.ref.cfg.store_obj
         http = txn.request is not None and not self.session_level
-        ctr = counters.track(self.ref.cfg.store_obj, key, flags, now, "track_http" if http else "track")
+        now = clock.now_ms()
+        event = "track_http" if http else "track"
+        if table.kw == 1:  # the usual case, without the generic call
+            plan = table.plans.get(event) or fast.plan(table, event)
+            ref = fast.track1(table, key[0], now, counters.WRITER, plan)
+            ctr = None if ref is None else counters.StkCtr(table, ref[0], ref[1], key, self.flags)
+        else:
+            ctr = counters.track(table, key, self.flags, now, event)
         if ctr is None:
             return None
-        ctrs[self.num] = ctr
+        ctrs[num] = ctr
         if http and self.response:
             status = txn.response.status if txn.response is not None else 0
             if 400 <= status < 500:

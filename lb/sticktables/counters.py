@@ -54,7 +54,8 @@ def track(table: StickTable, key: tuple[int, ...], flags: int = 0, now: int | No
     conn_rate, a reference; `event` "track_http" also counts an HTTP request);
     None when the table is full."""
     now = clock.now_ms() if now is None else now
-    plan = fast.plan(table, event)
+    plans = table.plans
+    plan = plans.get(event) or fast.plan(table, event)
     if table.kw == 1:
         ref = fast.track1(table, key[0], now, WRITER, plan)
     else:

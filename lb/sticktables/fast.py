@@ -20,6 +20,7 @@ from typing import Any
 from lb.sticktables import freq
 from lb.sticktables import layout as L
 from lb.sticktables.keys import GOLDEN, M64
+from lb.sticktables.layout import H_USED
 from lb.sticktables.store import LIVE, PROBE_WINDOW, StickTable
 
 # event -> (counters it adds to, rates it feeds)
@@ -50,7 +51,7 @@ class Plan:
 
 
 def plan(table: StickTable, event: str) -> Plan:
-    plans = table.__dict__.setdefault("plans", {})
+    plans = table.plans
     found = plans.get(event)
     if found is None:
         found = plans[event] = Plan(table, event)
@@ -59,7 +60,7 @@ def plan(table: StickTable, event: str) -> Plan:
 
 def single(table: StickTable) -> bool:
     """True when reads add up one shard only (one worker, master's shards unused)."""
-    return table.nworkers == 1 and not table.header[L.H_USED]
+    return table.nworkers == 1 and not table.header[H_USED]
 
 
 def find1(table: StickTable, key: int, now: int) -> tuple[int, int, int]:
@@ -87,32 +88,28 @@ def find1(table: StickTable, key: int, now: int) -> tuple[int, int, int]:
 
 
 def track1(table: StickTable, key: int, now: int, shard: int, event: Plan) -> tuple[int, int] | None:
-    """find1 + bump(event, refs=1) in one go: the entry of a one-word key, tracked."""
-    if table.kw != 1 or table.nworkers != 1 or table.header[L.H_USED]:
-        ref = table.get_or_create((key,), now, shard) if table.kw != 1 else get1(table, key, now, shard)
+    """find1 + bump(event, refs=1) in one go, for a one-word key: the entry, tracked."""
+    if table.nworkers != 1 or table.header[H_USED]:
+        ref = get1(table, key, now, shard)
         if ref is not None:
             bump(table, ref[0], ref[1], shard, now, event, 1, 1)
         return ref
-    claims, keys, mask, rows, rw = table.claims, table.keys, table.mask, table.rows, table.rw
+    claims, keys, rows, rw = table.claims, table.keys, table.rows, table.rw
     value = (key * GOLDEN) & M64
-    pos = ((value ^ (value >> 29)) >> table.shift) & mask
-    found = 0
-    for _step in range(PROBE_WINDOW):
-        claim = claims[pos]
-        if not claim:
-            break
-        if claim & LIVE and keys[pos] == key:
-            row = pos * rw
-            if rows[row] == claim and (rows[row + 2] > 0 or not table.expire or rows[row + 1] > now):
-                found = claim
-            break
-        pos = (pos + 1) & mask
-    if not found:
-        ref = table.get_or_create((key,), now, shard)
-        if ref is None:
-            return None
-        pos, found = ref
+    pos = ((value ^ (value >> 29)) >> table.shift) & table.mask
     row = pos * rw
+    claim = claims[pos]
+    if claim & LIVE and keys[pos] == key and rows[row] == claim and (
+            rows[row + 2] > 0 or rows[row + 1] > now or not table.expire):  # fmt: skip
+        found = claim  # found at its home position: the usual case
+    else:
+        pos, found, _free = find1(table, key, now)
+        if pos < 0:
+            ref = table.get_or_create((key,), now, shard)
+            if ref is None:
+                return None
+            pos, found = ref
+        row = pos * rw
     for offset in event.counters:
         rows[row + offset] += 1
     for offset, period in event.rates:
@@ -200,7 +197,7 @@ def release(table: StickTable, pos: int, claim: int, shard: int, now: int, conn_
         rows[row : row + rw] = table._zero_row
         rows[row] = claim
     if conn_cur:
-        alone = table.nworkers == 1 and not table.header[L.H_USED]
+        alone = table.nworkers == 1 and not table.header[H_USED]
         if (rows[row + conn_cur] if alone else table.counter(pos, claim, conn_cur)) > 0:
             rows[row + conn_cur] -= 1
     rows[row + L.REFS] -= 1

@@ -117,12 +117,14 @@ def _tracked_value(num: int, data: str) -> Callable[[Any], Any]:
             if ctr is None:
                 return None
         table = ctr.table
-        offset = table.offsets.get(data)
-        if offset is None:
-            return None
         if not is_rate:
+            if data not in table.offsets:
+                return None
             return table.value(ctr.pos, ctr.claim, data, clock.now_ms())
-        period = table.cfg.store[data]
+        spec = table.rate_specs.get(data)
+        if spec is None:
+            return None
+        offset, period = spec
         now = clock.now_ms()
         if table.nworkers != 1 or table.header[used]:  # more than one shard to add up
             return table.rate(ctr.pos, ctr.claim, offset, period, now)

@@ -71,6 +71,11 @@ class StickTable:
         self._shards_for = {0: self.worker_shards}
         self._last_stamp = 0
         self._zero_row = memoryview(bytes(self.rw * 8)).cast("q")
+        self.plans: dict[str, object] = {}  # lb.sticktables.fast.Plan by event, made on first use
+        # (offset, period) of each stored rate, and conn_cur's offset (0: not stored), for the hot paths
+        self.rate_specs = {name: (off, cfg.store[name]) for name, off in self.offsets.items()
+                           if DATA_KIND[name] == "frqp"}  # fmt: skip
+        self.conn_cur = self.offsets.get("conn_cur", 0)
 
     # -- process-local helpers ----------------------------------------------------------
 

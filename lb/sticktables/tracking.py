@@ -42,7 +42,8 @@ from typing import Any, Callable
 from lb.rules import tcp_rules
 from lb.rules.stick_rules import forced_server, stick_match, store_response, store_server
 from lb.rules.txn import Content, Txn
-from lb.sticktables import clock, counters
+from lb.sticktables import clock, counters, fast
+from lb.sticktables.layout import H_USED
 from lb.sticktables.model import tables_of
 
 ACCEPT, REJECT, SILENT_DROP, NEED_MORE = tcp_rules.ACCEPT, tcp_rules.REJECT, tcp_rules.SILENT_DROP, tcp_rules.NEED_MORE
@@ -165,10 +166,22 @@ def stream_end(txn: Any) -> None:
     txn.stkctr = None
     now = clock.now_ms()
     session = txn.facts.stkctr
-    for num in range(counters.NSTKCTR):
+    shard = counters.WRITER
+    for num in (0, 1, 2):
         ctr = ctrs[num]
-        if ctr is not None and (session is None or session[num] is None):
-            counters.release(ctr, now)
+        if ctr is None or (session is not None and session[num] is not None):
+            continue
+        table = ctr.table
+        rows, rw, claim = table.rows, table.rw, ctr.claim
+        row = (shard * table.cap + ctr.pos) * rw
+        if rows[row] != claim or table.nworkers != 1 or table.header[H_USED]:  # more than one shard
+            fast.release(table, ctr.pos, claim, shard, now, table.conn_cur)
+            continue
+        conn_cur = table.conn_cur
+        if conn_cur and rows[row + conn_cur] > 0:
+            rows[row + conn_cur] -= 1
+        rows[row + 2] -= 1  # REFS
+        rows[row + 1] = now + table.expire  # EXPIRE
 
 
 def session_end(facts: Any) -> None:
