@@ -78,9 +78,9 @@ def _payload_lv(name: str) -> Callable[[list[str]], tuple[Any, Any]]:
     def build(args: list[str]) -> tuple[Any, Any]:
         len_offset, len_size = _int_arg(name, args, 1), _int_arg(name, args, 2)
         if len_offset < 0:
-            raise FetchError(f"fetch method '{name}' : payload offset1 must be positive")
+            raise FetchError("payload offset1 must be positive")
         if not len_size:
-            raise FetchError(f"fetch method '{name}' : payload length must be > 0")
+            raise FetchError("payload length must be > 0")
         third = args[2] if len(args) > 2 else ""
         buf_offset, relative = None, False
         if third:
@@ -88,9 +88,9 @@ def _payload_lv(name: str) -> Callable[[list[str]], tuple[Any, Any]]:
             try:
                 buf_offset = int(third)
             except ValueError:
-                raise FetchError(f"fetch method '{name}' : payload offset2 is not a number") from None
+                raise FetchError("payload offset2 is not a number") from None
             if len_offset + len_size + buf_offset < 0:
-                raise FetchError(f"fetch method '{name}' : payload offset2 too negative")
+                raise FetchError("payload offset2 too negative")
         return _single(_on_content(lambda data: payload.payload_lv(data, len_offset, len_size, buf_offset, relative)))
 
     return build

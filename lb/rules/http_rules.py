@@ -355,15 +355,31 @@ def _misplaced(ctx: KwContext, settings: HttpSettings) -> None:
         ctx.warn(f"a 'http-request' rule placed after a '{before}' rule will still be processed before.")
 
 
+# Actions HAProxy 2.6 flags final (ACT_FLAG_FINAL): rules after an unconditional one never run
+FINAL_ACTIONS = ("allow", "deny", "return", "redirect", "tarpit")
+
+
+def _own(rule: Rule, proxy: Any) -> bool:
+    """The rule was written in the proxy itself, not inherited from its defaults section."""
+    loc, start = rule.loc, proxy.loc
+    return loc is None or start is None or (loc.file, loc.line) >= (start.file, start.line)
+
+
 def _http_rule(ctx: KwContext, words: list[str], response: bool) -> None:
     proxy = proxy_of(ctx)
     if ctx.section == SECTION_DEFAULTS and not proxy.name:
         ctx.alert(f"'{words[0]}' not allowed in anonymous 'defaults' section.")
         return
+    settings = settings_for(proxy)
+    rules = settings.response_rules if response else settings.request_rules
+    last = rules[-1] if rules else None
+    if last is not None and last.cond is None and last.action_name in FINAL_ACTIONS and _own(last, proxy):
+        ctx.config.diagnostics.append(Diagnostic(
+            "WARNING", f"previous '{words[0]}' action is final and has no condition attached, further entries are NOOP.",
+            ctx.loc, LOC_PARSING_TIGHT))  # fmt: skip
     rule = parse_rule(ctx, words, response)
     if rule is None:
         return
-    settings = settings_for(proxy)
     if response:
         settings.response_rules.append(rule)
     else:

@@ -22,7 +22,7 @@ from typing import Any, Callable
 from lb.config.model import Condition
 from lb.config.registry import KwContext, KwError, keyword
 from lb.config.kw_proxy import proxy_of
-from lb.config.model import SECTION_BACKEND, SECTION_LISTEN
+from lb.config.model import SECTION_BACKEND, SECTION_DEFAULTS, SECTION_FRONTEND, SECTION_LISTEN
 from lb.rules.acl import AclError
 from lb.rules.condition import compile_condition
 from lb.rules.fetches import USE_REQ, USE_RES, FetchError
@@ -89,8 +89,14 @@ def _compatible(rule: StickRule, table: Any) -> bool:
 StickRule.compatible = _compatible  # type: ignore[attr-defined]  (used by the post-parse resolution)
 
 
-@keyword("use-server", BACKEND_ONLY, doc="<server> {if | unless} <cond>: force a server (mode tcp and http)")
+@keyword("use-server", (SECTION_DEFAULTS, SECTION_FRONTEND, *BACKEND_ONLY),
+         doc="<server> {if | unless} <cond>: force a server (mode tcp and http)")  # fmt: skip
 def kw_use_server(ctx: KwContext, args: list[str]) -> None:
+    proxy = proxy_of(ctx)
+    if ctx.section == SECTION_DEFAULTS:
+        raise KwError("'use-server' not allowed in 'defaults' section.")
+    if ctx.section == SECTION_FRONTEND:  # HAProxy warns, then keeps the rule (which then finds no server)
+        ctx.warn(f"'use-server' ignored because frontend '{proxy.name}' has no backend capability.")
     if len(args) < 2 or not args[1]:
         raise KwError("'use-server' expects a server name.")
     if len(args) < 3 or args[2] not in ("if", "unless"):

@@ -174,7 +174,10 @@ def kw_tcp_request(ctx: KwContext, args: list[str]) -> None:
     except RuleError as exc:
         ctx.alert(str(exc))
         return
-    settings_for(proxy).rules(sub).append(rule)
+    settings = settings_for(proxy)
+    settings.rules(sub).append(rule)
+    if isinstance(rule.action, track.TrackSc):
+        settings.tracks.append(rule.action)
     if sub != "content":
         warning = conflict_warning(rule.cond.compiled if rule.cond else None, f"tcp-request {sub}",
                                    f"frontend tcp-request {sub} rule", layer={"connection": 4, "session": 5}[sub])
@@ -363,6 +366,8 @@ def check_warnings(config: Any, proxy: Any) -> None:
     kind = cap_str(proxy.section)
     for rule in settings.content_rules:
         fetch = getattr(rule.action, "fetch", None)
+        if isinstance(rule.action, track.TrackSc) and rule.action.ref.cfg is None:
+            continue  # its table did not resolve: HAProxy reports that and nothing else
         if rule.action_name.startswith("track-sc") and fetch is not None:
             if not settings.inspect_delay and not usable_in(fetch.name, "session"):
                 config.diagnostics.append(Diagnostic("WARNING", (

@@ -203,7 +203,7 @@ def parse_inc_gpc(action: str) -> IncGpc:
     if tail[:1] not in ("0", "1"):
         if tail.startswith("("):
             raise ActionError("sc-inc-gpc(<GPC ID>,<Track ID>) (an array of counters) is not supported by lb")
-        raise ActionError(f"invalid gpc ID '{action}'. Expects sc-set-gpc(<GPC ID>,<Track ID>)")
+        raise ActionError(f"invalid gpc ID '{action}'. Expects sc-inc-gpc(<GPC ID>,<Track ID>)")
     return IncGpc(int(tail[0]), _track_id(action, tail[1:], quote=False))
 
 

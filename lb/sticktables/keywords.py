@@ -73,13 +73,14 @@ def resolve_tables(config: Config) -> None:
 
 
 def _resolve_server_rules(config: Config, proxy: Any, settings: Any) -> None:
+    kind = "frontend" if proxy.section == "frontend" else cap_str(proxy.section)
     for rule in settings.server_rules:
         if rule.name_fmt is not None:
             continue
         rule.server = next((s for s in proxy.servers if s.name == rule.name), None)
         if rule.server is None:
             config.diagnostics.append(Diagnostic(
-                "ALERT", f"{cap_str(proxy.section)} '{proxy.name}' : unable to find server '{rule.name}' referenced "
+                "ALERT", f"{kind} '{proxy.name}' : unable to find server '{rule.name}' referenced "
                 "in a 'use-server' rule.", None, LOC_HIDDEN))  # fmt: skip
 
 
