@@ -15,10 +15,11 @@ import pytest
 from lb.sticktables import cli
 from tests.sticktables.helpers import fake_clock, load_tables
 
-TABLES = """
+STORE = "http_req_rate(10s),conn_cur,gpc0,http_req_cnt,bytes_in_cnt,server_id,gpt0"
+TABLES = f"""
 frontend fe
     bind :1
-    stick-table type ip size 100 expire 30s store http_req_rate(10s),conn_cur,gpc0,http_req_cnt,bytes_in_cnt,server_id,gpt0
+    stick-table type ip size 100 expire 30s store {STORE}
     default_backend st
 backend st
     stick-table type string len 8 size 10 store gpc0,conn_rate(5s)
@@ -79,7 +80,8 @@ def test_keys_parse_and_print_as_haproxy(tables) -> None:
                                             "0xADDR: key=abcdefgh use=0 exp=0 gpc0=1 conn_rate(5000)=0\n")  # fmt: skip
     assert run(tables, "show table in") == ("# table: in, type: integer, size:10, used:2\n"
                                             "0xADDR: key=12 use=0 exp=0 gpc0=3\n0xADDR: key=42 use=0 exp=0 gpc0=1\n")
-    assert run(tables, "show table v6") == "# table: v6, type: ipv6, size:10, used:1\n0xADDR: key=::1 use=0 exp=0 gpc0=1\n"
+    assert run(tables, "show table v6") == ("# table: v6, type: ipv6, size:10, used:1\n"
+                                            "0xADDR: key=::1 use=0 exp=0 gpc0=1\n")
     assert "key=44.1.2.3 " in run(tables, "show table fe")
 
 
@@ -87,7 +89,8 @@ def test_keys_parse_and_print_as_haproxy(tables) -> None:
     ("show table nosuch", "No such table\n"),
     ("show table fe data.foo eq 0", "Filter entry #1: Unknown data type\n"),
     ("show table fe data.conn_rate eq 0", "Filter entry #1: Data type not stored in this table\n"),
-    ("show table fe data.gpc0 xx 0", 'Filter entry #1: Require and operator among "eq", "ne", "le", "ge", "lt", "gt"\n'),
+    ("show table fe data.gpc0 xx 0",
+     'Filter entry #1: Require and operator among "eq", "ne", "le", "ge", "lt", "gt"\n'),
     ("show table fe data.gpc0 eq x", "Filter entry #1: Require a valid integer value to compare against\n"),
     ("show table fe data.http_req_cnt gt 0 data.gpc0 eq 0 data.gpc0 eq 0 data.gpc0 eq 0 data.gpc0 eq 0",
      "Detected extra data in filter, 16th word of input, after '0'\n"),

@@ -244,7 +244,8 @@ def test_stick_on_src_sends_a_client_back_to_its_server(tmp_path: Path) -> None:
 
 
 def test_use_server_forces_a_server_in_mode_tcp(tmp_path: Path) -> None:
-    config, tables = load_tables(tmp_path, STICK.replace("    stick on src\n", "    use-server s2 if { src 10.0.0.0/8 }\n"))
+    text = STICK.replace("    stick on src\n", "    use-server s2 if { src 10.0.0.0/8 }\n")
+    config, tables = load_tables(tmp_path, text)
     be = config.backends["be"]
     txn = Txn(ConnFacts("10.0.0.7", 1, "127.0.0.1", 80), None, config.frontends["fe"])
     txn.backend = be
