@@ -119,111 +119,89 @@ def _sslv2_hello(data: bytes) -> tuple[int, int, int] | Result | None:
     return version, cilen + silen + chlen + plen, len(data) - pos - 8
 
 
-def _hello_extensions(data: bytes) -> tuple[bytes, int, int] | Result:
-    """Locate the extensions of a complete ClientHello: (data, start, length), or a Result."""
-    if not data:
-        return NEED_MORE
-    if data[0] != 0x16:
-        return NEVER
-    if len(data) < 3:
-        return NEED_MORE
-    if data[1] < 0x03:
-        return NEVER
-    if len(data) < 5:
-        return NEED_MORE
-    if (data[3] << 8) + data[4] < 1 + 3 + 2 + 32 + 1 + 2 + 2 + 1 + 1 + 2 + 2:
-        return NEVER
-    if len(data) < 6:
-        return NEED_MORE
-    if data[5] != 0x01:
-        return NEVER
-    if len(data) < 9:
-        return NEED_MORE
+class _Stop(Exception):
+    """Ends a ClientHello walk early with its Result (need more bytes, or never)."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__()
+        self.result = result
+
+
+def _check(ok: bool, result: Result = NEVER) -> None:
+    if not ok:
+        raise _Stop(result)
+
+
+def _extensions(data: bytes) -> tuple[int, int]:
+    """(start, length) of the extension block of a complete ClientHello; _Stop otherwise.
+
+    The checks and their order are HAProxy's smp_fetch_ssl_hello_sni()."""
+    _check(len(data) >= 1, NEED_MORE)
+    _check(data[0] == 0x16)
+    _check(len(data) >= 3, NEED_MORE)
+    _check(data[1] >= 0x03)
+    _check(len(data) >= 5, NEED_MORE)
+    _check((data[3] << 8) + data[4] >= 1 + 3 + 2 + 32 + 1 + 2 + 2 + 1 + 1 + 2 + 2)
+    _check(len(data) >= 6, NEED_MORE)
+    _check(data[5] == 0x01)
+    _check(len(data) >= 9, NEED_MORE)
     hs_len = (data[6] << 16) + (data[7] << 8) + data[8]
-    if hs_len < 2 + 32 + 1 + 2 + 2 + 1 + 1 + 2 + 2:
-        return NEVER
-    if len(data) - 5 < hs_len:  # HAProxy compares with what follows the record header
-        return NEED_MORE
-    return _walk_hello(data, 9, hs_len)
-
-
-def _walk_hello(data: bytes, pos: int, hs_len: int) -> tuple[bytes, int, int] | Result:
-    if data[pos] < 0x03 or data[pos + 1] < 0x01:  # TLSv1 minimum
-        return NEVER
+    _check(hs_len >= 2 + 32 + 1 + 2 + 2 + 1 + 1 + 2 + 2)
+    _check(len(data) - 5 >= hs_len, NEED_MORE)  # HAProxy compares with what follows the record header
+    pos = 9
+    _check(data[pos] >= 0x03 and data[pos + 1] >= 0x01)  # TLSv1 minimum
     sid_len = data[pos + 34]
-    if sid_len > 32 or sid_len > hs_len - 35:
-        return NEVER
+    _check(sid_len <= 32 and sid_len <= hs_len - 35)
     hs_len -= 35 + sid_len
     pos += 35 + sid_len
-    if hs_len < 4:
-        return NEVER
+    _check(hs_len >= 4)
     ciphers = (data[pos] << 8) + data[pos + 1]
-    if ciphers < 2 or ciphers > hs_len:
-        return NEVER
+    _check(2 <= ciphers <= hs_len)
     hs_len -= 2 + ciphers
     pos += 2 + ciphers
-    if hs_len < 2 or data[pos] < 1 or data[pos] > hs_len:
-        return NEVER
+    _check(hs_len >= 2 and 1 <= data[pos] <= hs_len)
     hs_len -= 1 + data[pos]
     pos += 1 + data[pos]
-    if hs_len < 2:
-        return NEVER
+    _check(hs_len >= 2)
     ext_total = (data[pos] << 8) + data[pos + 1]
-    if ext_total > hs_len - 2:
-        return NEVER
-    return data, pos + 2, ext_total
+    _check(ext_total <= hs_len - 2)
+    return pos + 2, ext_total
 
 
-def _extensions(data: bytes) -> tuple[int, int] | Result:
-    """(start, length) of the extension block of a complete ClientHello, or a Result."""
-    located = _hello_extensions(data)
-    if len(located) == 2:
-        return located  # type: ignore[return-value]
-    return located[1], located[2]  # type: ignore[misc]
-
-
-def _find_extension(data: bytes, wanted: int) -> tuple[int, int, int] | Result:
-    """(start, length, bytes left in the block from it) of extension `wanted`, or a Result."""
-    block = _extensions(data)
-    if isinstance(block[1], bool):
-        return block  # type: ignore[return-value]
-    pos, left = block  # type: ignore[misc]
+def _find_extension(data: bytes, wanted: int) -> tuple[int, int]:
+    """(start, length) of extension `wanted` in a complete ClientHello; _Stop otherwise."""
+    pos, left = _extensions(data)
     while left >= 4:
         ext_type = (data[pos] << 8) + data[pos + 1]
         ext_len = (data[pos + 2] << 8) + data[pos + 3]
-        if ext_len > left - 4:
-            return NEVER
+        _check(ext_len <= left - 4)
         if ext_type == wanted:
-            return pos, ext_len, left
+            return pos, ext_len
         left -= 4 + ext_len
         pos += 4 + ext_len
-    return NEVER
+    raise _Stop(NEVER)
 
 
 def ssl_sni(data: bytes) -> Result:
     """req.ssl_sni: the host name of the ClientHello's server_name extension, as sent."""
     try:
         return _sni(data)
+    except _Stop as stop:
+        return stop.result
     except IndexError:  # HAProxy accepts a hello up to 4 bytes short and reads on; lb waits
         return NEED_MORE
 
 
 def _sni(data: bytes) -> Result:
-    block = _extensions(data)
-    if isinstance(block[1], bool):
-        return block  # type: ignore[return-value]
-    pos, left = block  # type: ignore[misc]
+    pos, left = _extensions(data)
     while left >= 4:
         ext_type = (data[pos] << 8) + data[pos + 1]
         ext_len = (data[pos + 2] << 8) + data[pos + 3]
-        if ext_len > left - 4:
-            return NEVER
-        if ext_type == 0:
-            if ext_len < 2:
-                return NEVER
+        _check(ext_len <= left - 4)
+        if ext_type == 0:  # server_name: checked against what is left of the block, as HAProxy does
+            _check(ext_len >= 2)
             srv_len = (data[pos + 4] << 8) + data[pos + 5]
-            if srv_len < 4 or srv_len > left - 6:
-                return NEVER
+            _check(4 <= srv_len <= left - 6)
             if data[pos + 6] == 0:  # host_name
                 name_len = (data[pos + 7] << 8) + data[pos + 8]
                 return data[pos + 9 : pos + 9 + name_len].decode("latin-1"), False
@@ -236,19 +214,19 @@ def ssl_alpn(data: bytes) -> list[str] | Result:
     """req.ssl_alpn: the protocol names of the ALPN extension, in the client's order
     (a list: the fetch gives the first, an ACL tries each), or a Result."""
     try:
-        found = _find_extension(data, 16)
+        pos, ext_len = _find_extension(data, 16)
+    except _Stop as stop:
+        return stop.result
     except IndexError:
         return NEED_MORE
-    if isinstance(found[1], bool):
-        return found  # type: ignore[return-value]
-    pos, ext_len, _left = found  # type: ignore[misc]
     if ext_len < 3:
         return NEVER
-    names, offset = [], 6
+    names: list[str] = []
+    offset = 6
     while True:
         name_len = data[pos + offset]
         if name_len + offset - 3 > ext_len:
-            return names or NEVER  # type: ignore[return-value]
+            return names or NEVER
         names.append(data[pos + offset + 1 : pos + offset + 1 + name_len].decode("latin-1"))
         if name_len + offset - 3 >= ext_len:
             return names

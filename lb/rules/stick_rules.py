@@ -86,7 +86,7 @@ def _compatible(rule: StickRule, table: Any) -> bool:
     return compatible(rule.fetch.type, table.key_type)
 
 
-StickRule.compatible = _compatible  # type: ignore[attr-defined]  (used by the post-parse resolution)
+StickRule.compatible = _compatible  # type: ignore[attr-defined]  # used by the post-parse resolution
 
 
 @keyword("use-server", (SECTION_DEFAULTS, SECTION_FRONTEND, *BACKEND_ONLY),
@@ -141,7 +141,7 @@ def forced_server(settings: Any, txn: Any, backend: Any, is_up: Callable[[Any], 
 def stick_match(settings: Any, txn: Any, backend: Any, is_up: Callable[[Any], bool], assigned: bool) -> Any:
     """HAProxy's process_sticking_rules(): the server a `stick match|on` entry names
     (None when none, or when `assigned`), and the store-request keys kept on the Txn."""
-    found, stores = None, []
+    found, stores = None, []  # type: Any, list[tuple[Any, tuple[int, ...]]]
     now = clock.now_ms()
     for rule in settings.stick_rules:
         table = rule.table.table()

@@ -57,7 +57,7 @@ _L6 = ("'ot-group', 'set-log-level', 'set-nice', 'switch-mode', 'use-service', '
        "'set-var(*)', 'unset-var(*)', 'set-src', 'set-src-port', 'set-dst', 'set-dst-port', 'set-mark', 'set-tos', "
        "'silent-drop', 'set-priority-class', 'set-priority-offset'")  # fmt: skip
 KNOWN = {"connection": _L4_L5, "session": _L4_L5, "content": _L6}
-SUGGESTIBLE = {
+SUGGESTIBLE: dict[str, tuple[str, ...]] = {
     "connection": ("accept", "reject", "capture", "track-sc", "expect-proxy", "expect-netscaler-cip", "sc-inc-gpc",
                    "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt", "sc-set-gpt0", "set-var-fmt", "set-var", "unset-var",
                    "set-dst", "set-dst-port", "set-mark", "set-src", "set-src-port", "set-tos", "silent-drop"),

@@ -100,7 +100,7 @@ class TrackSc:
             key = self.key_of(self.fetch.one(txn))
             if key is None:
                 return YIELD if content is not None and content.missing else None
-        table = self.ref.cfg.store_obj
+        table = self.ref.table()
         http = txn.request is not None and not self.session_level
         now = clock.now_ms()
         event = "track_http" if http else "track"

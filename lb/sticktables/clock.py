@@ -9,6 +9,7 @@ an expiry set before a reload and checked after it, agree.  Tests replace
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 
 def _monotonic_ms() -> int:
@@ -18,7 +19,7 @@ def _monotonic_ms() -> int:
 now_ms = _monotonic_ms
 
 
-def set_clock(clock) -> None:  # type: ignore[no-untyped-def]
+def set_clock(clock: Callable[[], int] | None) -> None:
     """Tests: make `now_ms()` return `clock()` (None restores the real clock)."""
     global now_ms
     now_ms = clock or _monotonic_ms

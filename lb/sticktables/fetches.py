@@ -230,20 +230,17 @@ def _change_fetch(locate: Locator, suffix: str, create: Callable[[Any], Any] | N
     return get
 
 
-def _tracking_fetch(locate: Locator, suffix: str, num: int | None) -> Callable[[Any], Any]:
+def _tracking_fetch(locate: Locator, suffix: str) -> Callable[[Any], Any]:
+    """sc*_tracked: whether the counter is tracked; sc*_trackers: how many sessions track its entry."""
     if suffix == "tracked":
         return lambda txn: locate(txn) is not None
-    tracked = _tracked(num) if num is not None and num < MAX_SESS_STKCTR else (lambda txn: None)
 
     def trackers(txn: Any) -> Any:
         located = locate(txn)
         if located is None:
             return None
         table, ref = located
-        if ref is None:
-            return 0
-        refs = table.refs(ref[0], ref[1])
-        return refs if tracked(txn) is not None and located[0] is tracked(txn).table else refs
+        return 0 if ref is None else table.refs(ref[0], ref[1])
 
     return trackers
 
@@ -268,7 +265,7 @@ def _sc_builder(name: str, suffix: str, num: int | None) -> Callable[[list[str]]
             return _single(_tracked_value(counter, READS[suffix]))
         locate = _sc_locator(counter, alt)
         if suffix in SC_ONLY:
-            return _single(_tracking_fetch(locate, suffix, counter))
+            return _single(_tracking_fetch(locate, suffix))
         if suffix in CHANGES:
             return _single(_change_fetch(locate, suffix, None))
         return _single(_value_fetch(locate, suffix))
@@ -312,7 +309,7 @@ def _table_builder(name: str) -> Callable[[list[str]], tuple[Any, Any]]:
         ref = table_ref(args[0] if args else "", name, 1)
         if name == "table_cnt":
             return _single(lambda txn: ref.table().count())
-        return _single(lambda txn: max(ref.cfg.size - ref.table().count(), 0))
+        return _single(lambda txn: max(ref.table().cfg.size - ref.table().count(), 0))
 
     return build
 

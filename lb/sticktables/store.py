@@ -27,7 +27,7 @@ from __future__ import annotations
 import heapq
 import mmap
 import time
-from typing import Iterator
+from typing import Any, Iterator
 
 from lb.sticktables import freq
 from lb.sticktables import layout as L
@@ -41,6 +41,13 @@ M32 = 0xFFFFFFFF
 
 class StickTable:
     """A table's region and the operations on it (one object per process after fork)."""
+
+    # the arrays of lb.sticktables.layout, as typed views (set in __init__ from the layout)
+    header: memoryview
+    meta: memoryview
+    claims: memoryview
+    keys: memoryview
+    rows: memoryview
 
     def __init__(self, cfg: TableConfig, nworkers: int, origin_ns: int | None = None) -> None:
         self.cfg = cfg
@@ -60,7 +67,7 @@ class StickTable:
         buf = memoryview(self.mm)
         self.buf = buf
         for name, (offset, count, fmt) in L.sections(self.nshards, self.cap, self.rw, self.kw).items():
-            setattr(self, name, buf[offset : offset + count * 8].cast(fmt))
+            setattr(self, name, buf[offset : offset + count * 8].cast(fmt))  # type: ignore[call-overload]
         header = self.header
         header[L.H_MAGIC], header[L.H_VERSION], header[L.H_NSHARDS] = L.MAGIC, L.VERSION, self.nshards
         header[L.H_CAP], header[L.H_RW], header[L.H_KW] = self.cap, self.rw, self.kw
@@ -71,7 +78,7 @@ class StickTable:
         self._shards_for = {0: self.worker_shards}
         self._last_stamp = 0
         self._zero_row = memoryview(bytes(self.rw * 8)).cast("q")
-        self.plans: dict[str, object] = {}  # lb.sticktables.fast.Plan by event, made on first use
+        self.plans: dict[str, Any] = {}  # lb.sticktables.fast.Plan by event, made on first use
         # (offset, period) of each stored rate, and conn_cur's offset (0: not stored), for the hot paths
         self.rate_specs = {name: (off, cfg.store[name]) for name, off in self.offsets.items()
                            if DATA_KIND[name] == "frqp"}  # fmt: skip
