@@ -374,9 +374,8 @@ def _http_rule(ctx: KwContext, words: list[str], response: bool) -> None:
     rules = settings.response_rules if response else settings.request_rules
     last = rules[-1] if rules else None
     if last is not None and last.cond is None and last.action_name in FINAL_ACTIONS and _own(last, proxy):
-        ctx.config.diagnostics.append(Diagnostic(
-            "WARNING", f"previous '{words[0]}' action is final and has no condition attached, further entries are NOOP.",
-            ctx.loc, LOC_PARSING_TIGHT))  # fmt: skip
+        message = f"previous '{words[0]}' action is final and has no condition attached, further entries are NOOP."
+        ctx.config.diagnostics.append(Diagnostic("WARNING", message, ctx.loc, LOC_PARSING_TIGHT))
     rule = parse_rule(ctx, words, response)
     if rule is None:
         return
