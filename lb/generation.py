@@ -20,6 +20,7 @@ from lb.errors import EXIT_BOOT_ERROR
 from lb.listeners import ListenerSet
 from lb.shm import layout
 from lb.shm.table import ShmTable
+from lb.sticktables.regions import TableSet
 from lb.util import drop_privileges, reset_signals, set_proctitle
 
 STARTING, ACTIVE, STOPPING = "starting", "active", "stopping"
@@ -81,6 +82,7 @@ class Generation:
         self.shm = ShmTable(number, layout.slot_count(self.nworkers), len(config.all_servers()), len(config.backends),
                             len(config.proxies()), listener_count(config))  # fmt: skip
         self.checker_slot = self.shm.checker_slot
+        self.tables = TableSet(config, self.nworkers)  # stick tables (lb.sticktables.regions)
         self.workers: dict[int, int] = {}  # slot -> pid
         self.checker_pid = 0
         self.state = STARTING
@@ -107,6 +109,7 @@ class Generation:
         self.chain = carry.CounterChain(self, previous)
         self.chain.refresh()
         self.sampler = Sampler(self.config, self.shm, previous.sampler if previous else None)
+        self.tables.carry_from(previous.tables if previous else None)
 
     # -- children ------------------------------------------------------------
 
@@ -124,10 +127,12 @@ class Generation:
         master_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         worker.control_channel = worker_end  # workers/control.py serves it
         self.shm.set_slot(slot, 0, layout.SLOT_BOOTING)
+        TableSet.set_writer(slot)  # the child writes its own shard of every stick table
         try:
             pid = fork_child(worker.init_process, [*close_fds, master_end.fileno()], others)
         finally:
             worker_end.close()
+            TableSet.set_writer(-1)
         self.workers[slot] = pid
         if on_channel is not None:
             on_channel(self, slot, master_end)

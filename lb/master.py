@@ -32,6 +32,7 @@ from lb.listeners import ListenerSet
 from lb.logs import events
 from lb.operations import Operations
 from lb.sdnotify import ReadinessNotifier
+from lb.sticktables.regions import carry_chain
 from lb.util import set_proctitle
 
 SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGCHLD)
@@ -241,6 +242,7 @@ class Master:
         for old in self.generations:
             if old is not generation and old.state != STOPPING:
                 old.soft_stop(generation.config.global_.hard_stop_after)
+        carry_chain(self.generations)  # stick-table entries as the old generation stops accepting
         self.log.info("generation active", generation=generation.number, outcome="success")
         previous = [g.number for g in self.generations if g is not generation and not g.boot_failed]
         self.ops.reload_succeeded(generation, max(previous, default=0))
@@ -335,6 +337,7 @@ class Master:
             except ProcessLookupError:
                 pass
             return
+        carry_chain(self.generations, gone=generation)  # its last stick-table entries, then its regions go
         self.generations.remove(generation)
         self.ops.generation_gone(generation)
         self.listeners.release_unused([g.config for g in self.generations] or ([] if self.stopping else [self.config]))

@@ -149,16 +149,20 @@ _TIMEOUTS = {
     "http-keep-alive": (SECTION_DEFAULTS, SECTION_FRONTEND, SECTION_LISTEN, SECTION_BACKEND),
     "client-fin": FRONTEND_SIDE,
     "server-fin": BACKEND_SIDE,
+    "tarpit": (SECTION_DEFAULTS, SECTION_FRONTEND, SECTION_LISTEN, SECTION_BACKEND),
 }
+# HAProxy 2.6's order in its message about an unknown timeout
+_TIMEOUT_LIST = ("'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', 'http-request', 'tunnel', "
+                 "'tarpit', 'client-fin' and 'server-fin'")  # fmt: skip
 _TIMEOUT_ALIASES = {"contimeout": "connect", "clitimeout": "client", "srvtimeout": "server"}
 
 
-@keyword("timeout", doc="connect|client|server|tunnel|queue|check|http-request|http-keep-alive|client-fin|server-fin <time>")
+@keyword("timeout", doc="connect|client|server|tunnel|queue|check|http-request|http-keep-alive|client-fin|server-fin|"
+         "tarpit <time>")
 def kw_timeout(ctx: KwContext, args: list[str]) -> None:
     if len(args) < 2 or args[1] not in _TIMEOUTS:
         got = args[1] if len(args) > 1 else ""
-        names = "', '".join(_TIMEOUTS)
-        raise KwError(f"'timeout' supports '{names}' (got '{got}').")
+        raise KwError(f"'timeout' supports {_TIMEOUT_LIST} (got '{got}')")
     name = args[1]
     if len(args) < 3 or not args[2]:
         raise KwError(f"'timeout {name}' expects an integer value (in milliseconds)")

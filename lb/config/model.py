@@ -247,6 +247,7 @@ class Timeouts:
     http_keep_alive: int | None = None
     client_fin: int | None = None
     server_fin: int | None = None
+    tarpit: int | None = None  # how long `http-request tarpit` holds a request (None: timeout connect)
 
 
 @dataclass

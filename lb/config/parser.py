@@ -273,7 +273,8 @@ def _dispatch(state: _State, line: Line) -> None:
     if section not in kw.sections:
         _not_allowed(state, kw.name, loc)
         return
-    ctx = registry.KwContext(state.config, loc, section, state.proxy, state.defaults, negated)
+    ctx = registry.KwContext(state.config, loc, section, state.proxy, state.defaults, negated, words)
+    registry.CURRENT = ctx
     try:
         kw.handler(ctx, words)
     except registry.KwError as exc:
@@ -283,6 +284,8 @@ def _dispatch(state: _State, line: Line) -> None:
         text = str(exc)
         ctx.alert(text if text.startswith(f"'{kw.name}'") else f"'{kw.name}' : {text}")
         return
+    finally:
+        registry.CURRENT = None
     if not kw.applied:
         ctx.warn(f"'{kw.name}' is parsed but not applied by lb yet; it has no effect.")
 

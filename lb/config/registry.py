@@ -42,6 +42,7 @@ class KwContext:
     proxy: Proxy | None = None  # the proxy being parsed (None in global)
     defaults: Proxy | None = None  # the defaults section in effect
     negated: bool = False  # the line started with `no`
+    words: list[str] = field(default_factory=list)  # the directive as written (after `no`)
 
     def alert(self, message: str, loc: Location | None = None) -> None:
         self.config.diagnostics.append(Diagnostic("ALERT", message, loc or self.loc))
@@ -97,6 +98,9 @@ class Registry:
 
 
 REGISTRY = Registry()
+# The directive being parsed, while its handler runs: what a name written in
+# it (a stick table in a fetch argument) is resolved against after parsing.
+CURRENT: KwContext | None = None
 
 
 def keyword(

@@ -50,3 +50,4 @@ cdef class LogRecord:
     cdef public bint is_error
     cdef public long long request_counter
     cdef public object request_headers
+    cdef public object rules_txn

@@ -65,6 +65,7 @@ class LogRecord:
         # added by lb.logs (appended, nothing renamed)
         "request_counter",                   # %rt: requests (HTTP) or sessions (TCP) seen by this worker
         "request_headers",                   # %[req.hdr(x)]: [(name, value), ...] as parsed, or None
+        "rules_txn",                         # %[sc_http_req_rate(0)]...: the lb.rules Txn of the stream, or None
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -116,6 +117,7 @@ class LogRecord:
         self.is_error = False
         self.request_counter = 0
         self.request_headers: list[tuple[str, str]] | None = None
+        self.rules_txn: object = None
 
 
 # HAProxy's %B and %U in HTTP are not the bytes on the wire but the size of the

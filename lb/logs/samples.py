@@ -78,6 +78,30 @@ FETCHES: dict[str, tuple[bool, Callable[[list[str]], Callable[[Any], Any]]]] = {
     "capture.res.hdr": (True, lambda a: _capture("captured_response_headers", a)),
 }
 
+def _stick_counter(name: str) -> Callable[[list[str]], Callable[[Any], Any]]:
+    """sc_*, sc0_* .. sc2_*, src_*, table_*: the rules engine's fetch, on the stream's Txn
+    the engine leaves in the record (LogRecord.rules_txn; absent: '-')."""
+
+    def build(args: list[str]) -> Callable[[Any], Any]:
+        from lb.rules.sample import build_fetch
+
+        one = build_fetch(name, args).one
+        return lambda r: one(r.rules_txn) if r.rules_txn is not None else None
+
+    return build
+
+
+def _register_stick_counters() -> None:
+    from lb.rules.fetches import FETCHES as RULE_FETCHES
+    import lb.sticktables.fetches  # noqa: F401  (registers them in the rules engine)
+
+    for name in RULE_FETCHES:
+        if name.startswith(("sc_", "sc0_", "sc1_", "sc2_", "src_", "table_")):
+            FETCHES[name] = (False, _stick_counter(name))
+
+
+_register_stick_counters()
+
 # HAProxy fetches often seen in log formats that lb cannot provide: a warning, not an error.
 KNOWN_ELSEWHERE = frozenset((
     "ssl_fc", "ssl_fc_sni", "ssl_fc_err", "ssl_c_err", "ssl_c_ca_err", "ssl_fc_is_resumed", "ssl_fc_protocol",

@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from lb.rules.fetches import USE_ANY, Fetch, FetchError
+from lb.rules.fetches import BUILD_SITE, USE_ANY, Fetch, FetchError
+from lb.rules.fetches_payload import DOTTED_VERSION
 from lb.rules.patterns import DEFAULT_METHOD, INT_OPERATORS, METHODS, PatternSet, value_converter
 from lb.rules.sample import apply_converter, build_fetch, split_call, split_top
 
@@ -76,6 +77,7 @@ class Acl:
                     return True
             return False
 
+        match.acl = self  # type: ignore[attr-defined]  (rule-set compatibility warnings read its terms)
         return match
 
 
@@ -85,7 +87,11 @@ def parse_term(words: list[str], read_file: Callable[[str], list[tuple[int, str]
     if not words or not words[0]:
         raise AclError("missing fetch method in ACL expression ''")
     criterion, rest = words[0], list(words[1:])
-    compiled, method = _criterion(criterion)
+    BUILD_SITE.acl = True
+    try:
+        compiled, method = _criterion(criterion)
+    finally:
+        BUILD_SITE.acl = False
     patterns: PatternSet | None = None
     icase = False
     while rest and rest[0].startswith("-") and len(rest[0]) > 1:
@@ -114,6 +120,8 @@ def parse_term(words: list[str], read_file: Callable[[str], list[tuple[int, str]
                            "beginning with a '-'")  # fmt: skip
     method = method or DEFAULT_METHOD[compiled.type]
     patterns = patterns or PatternSet(method)
+    if compiled.name in DOTTED_VERSION and method == "int":
+        rest = [word if word in INT_OPERATORS else _dotted(word) for word in rest]
     _add_patterns(patterns, rest, icase)
     warn = not words[1:] and method not in ("found", "bool")
     return _make_test(compiled, patterns), compiled, criterion, warn
@@ -137,13 +145,33 @@ def _criterion(criterion: str) -> tuple[Fetch, str | None]:
 
 
 def _fetch_error(message: str, name: str, criterion: str) -> str:
-    if message.startswith("unknown fetch method"):
+    if message.startswith(("unknown fetch method", "fetch method '")):
         return f"{message} in ACL expression '{criterion}'"
     if message.startswith("failed to parse"):
         return f"ACL keyword '{name}' : {message}"
     if message.startswith("unknown converter"):
         return f"{message} in ACL expression '{criterion}'"
     return f"invalid args in fetch method '{name}' : {message} in ACL expression '{criterion}'"
+
+
+def _dotted(word: str) -> str:
+    """HAProxy's pat_parse_dotted_ver(): `3.1` is (3 << 16) + 1; ranges `a:b`, `:b`, `a:`."""
+    low, sep, high = word.partition(":") if ":" in word else word.partition("-")
+    try:
+        if not sep:
+            return str(_dotted_value(word))
+        return f"{_dotted_value(low) if low else ''}:{_dotted_value(high) if high else ''}"
+    except ValueError:
+        if not sep:
+            raise AclError(f"'{word}' is not a dotted number") from None
+        raise AclError(f"'{word}' is not a valid dotted number range") from None
+
+
+def _dotted_value(text: str) -> int:
+    major, dot, minor = text.partition(".")
+    if not major.isdigit() or (dot and not minor.isdigit()):
+        raise ValueError(text)
+    return (int(major) << 16) + (int(minor) if dot else 0)
 
 
 def _add_patterns(patterns: PatternSet, words: list[str], icase: bool) -> None:

@@ -61,6 +61,17 @@ class Fetch:
 FETCHES: dict[str, FetchDef] = {}
 
 
+class BuildSite:
+    """Where fetches are being compiled (master, cli): inside an ACL or a sample
+    expression, which HAProxy's messages about unresolved arguments tell apart."""
+
+    acl = False
+    where = ""  # overrides the phrase derived from the directive ("in tracking rule in")
+
+
+BUILD_SITE = BuildSite()
+
+
 def fetch(name: str, type_: str, use: int = USE_REQ, args: tuple[int, int] = (0, 0), aliases: tuple[str, ...] = ()):
     def register(build: Builder) -> Builder:
         for each in (name, *aliases):

@@ -219,6 +219,3 @@ def _bool(args: list[str]) -> tuple[One, All]:
 for _name, _value in (("always_true", True), ("always_false", False), ("req.proto_http", True),
                       ("wait_end", True)):  # fmt: skip
     FETCHES[_name] = FetchDef(_name, "bool", USE_ANY, lambda a, v=_value: _const(v))
-# Body and RDP facts are not kept by lb's streaming engine: they read as zero.
-for _name in ("req.len", "req_len", "req.rdp_cookie_cnt"):
-    FETCHES[_name] = FetchDef(_name, "int", USE_REQ, lambda a: _const(0))

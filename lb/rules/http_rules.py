@@ -18,6 +18,7 @@ from lb.config.kw_proxy import proxy_of
 from lb.config.model import LOC_PARSING_TIGHT, SECTION_DEFAULTS, Condition, Diagnostic, cap_str
 from lb.config.registry import KwContext, keyword
 from lb.rules import actions as act
+from lb.rules import track
 from lb.rules.acl import AclError
 from lb.rules.condition import compile_condition
 from lb.rules.fetches import USE_REQ, USE_RES, FetchError
@@ -28,6 +29,7 @@ from lb.rules.patterns import compile_regex
 from lb.rules.redirect import RedirectError, parse_redirect
 from lb.rules.rule_reply import ReplyError, build_outcome, parse_reply_args
 from lb.rules.sample import compile_sample
+from lb.rules.tcp_model import settings_for as tcp_settings_for
 
 
 @dataclass
@@ -162,6 +164,48 @@ def _deny_or_return(kind: str) -> Callable[[RuleContext, list[str]], tuple[Any, 
     return parse
 
 
+def _tarpit(rc: RuleContext, args: list[str]) -> tuple[Any, list[str]]:
+    """`tarpit [deny_status N] [reply args]`: deny's reply (500 by default), sent once
+    the engine has held the request for `timeout tarpit` (Verdict kind "tarpit")."""
+    try:
+        spec, rest = parse_reply_args(args, 500, rc.direction, rc.warn)
+        return build_outcome(spec, "tarpit", "PT", rc.warn), rest
+    except (ReplyError, FormatError) as exc:
+        raise RuleError(str(exc)) from None
+
+
+def _silent_drop(rc: RuleContext, args: list[str]) -> tuple[Any, list[str]]:
+    """`silent-drop`: close without a reply nor a FIN/RST the client sees (Verdict kind "silent-drop")."""
+    return act.Final(act.Verdict("silent-drop", None, -1, "PH" if rc.response else "PR")), args
+
+
+def _track_action(rc: RuleContext, args: list[str]) -> tuple[Any, list[str]]:
+    try:
+        return track.parse_track(rc.action, args, rc.direction, False, rc.response)
+    except track.ActionError as exc:
+        raise RuleError(str(exc)) from None
+
+
+def _track_registered(rc: RuleContext, args: list[str]) -> tuple[Any, list[str]]:
+    action, rest = _track_action(rc, args)
+    tcp_settings_for(proxy_of(rc.ctx)).tracks.append(action)
+    return action, rest
+
+
+def _inc_gpc(rc: RuleContext, args: list[str]) -> tuple[Any, list[str]]:
+    try:
+        return track.parse_inc_gpc(rc.action), args
+    except track.ActionError as exc:
+        raise RuleError(str(exc)) from None
+
+
+def _set_gpt(rc: RuleContext, args: list[str]) -> tuple[Any, list[str]]:
+    try:
+        return track.parse_set_gpt(rc.action, args, rc.direction)
+    except track.ActionError as exc:
+        raise RuleError(str(exc)) from None
+
+
 def _redirect(rc: RuleContext, args: list[str]) -> tuple[Any, list[str]]:
     try:
         return parse_redirect(args, True, rc.direction, "LH" if rc.response else "LR")
@@ -222,17 +266,19 @@ _COMMON: dict[str, Parser] = {
 }
 REQUEST_ACTIONS: dict[str, Parser] = {
     **_COMMON, "set-path": _line("path"), "set-pathq": _line("pathq"), "set-query": _line("query"),
-    "set-uri": _line("uri"), "set-method": _line("method"), "reject": _reject,
+    "set-uri": _line("uri"), "set-method": _line("method"), "reject": _reject, "tarpit": _tarpit,
+    "silent-drop": _silent_drop,
 }  # fmt: skip
-RESPONSE_ACTIONS: dict[str, Parser] = {**_COMMON, "set-status": _set_status}
+RESPONSE_ACTIONS: dict[str, Parser] = {**_COMMON, "set-status": _set_status, "silent-drop": _silent_drop}
+# Actions matched by prefix, as HAProxy's KWF_MATCH_PREFIX keywords (`track-sc0`, `sc-inc-gpc1(2)`)
+PREFIX_ACTIONS: dict[str, Parser] = {"track-sc": _track_registered, "sc-inc-gpc": _inc_gpc, "sc-set-gpt": _set_gpt}
 VAR_ACTIONS = ("set-var-fmt", "set-var", "unset-var")
 # HAProxy actions lb does not implement: refused by name rather than as unknown.
 UNSUPPORTED = frozenset("add-acl auth cache-use cache-store del-acl del-map disable-l7-retry do-resolve early-hint "
-                        "normalize-uri replace-path replace-pathq replace-uri sc-inc-gpc sc-inc-gpc0 sc-inc-gpc1 "
-                        "sc-set-gpt sc-set-gpt0 send-spoe-group set-dst set-dst-port set-log-level set-map "
-                        "set-mark set-nice set-priority-class set-priority-offset set-src set-src-port "
-                        "set-timeout set-tos silent-drop strict-mode tarpit track-sc0 track-sc1 track-sc2 "
-                        "use-service wait-for-body wait-for-handshake".split())  # fmt: skip
+                        "normalize-uri replace-path replace-pathq replace-uri send-spoe-group set-dst set-dst-port "
+                        "set-log-level set-map set-mark set-nice set-priority-class set-priority-offset set-src "
+                        "set-src-port set-timeout set-tos strict-mode use-service wait-for-body "
+                        "wait-for-handshake".split())  # fmt: skip
 
 
 def _parse_action(rc: RuleContext, words: list[str]) -> tuple[Any, list[str]]:
@@ -242,6 +288,8 @@ def _parse_action(rc: RuleContext, words: list[str]) -> tuple[Any, list[str]]:
         if name.startswith(var_kind + "(") and name.endswith(")"):
             return _set_var(rc, words, name[len(var_kind) + 1 : -1], var_kind)
     parser = table.get(name)
+    if parser is None:
+        parser = next((p for prefix, p in PREFIX_ACTIONS.items() if name.startswith(prefix)), None)
     if parser is None:
         raise KeyError(name)
     return parser(rc, words)
@@ -260,7 +308,7 @@ def parse_rule(ctx: KwContext, words: list[str], response: bool) -> Rule | None:
         action, rest = _parse_action(rc, words[2:])
     except KeyError:
         base = words[1].partition("(")[0]
-        if base in UNSUPPORTED or base in ("sc-add-gpc", "sc-set-gpt", "track-sc"):
+        if base in UNSUPPORTED or base == "sc-add-gpc":
             ctx.alert(f"'{kw} {words[1]}' is not supported by lb.")
         else:
             _tight(ctx, _expects(kw, table, words[1]))
@@ -294,7 +342,7 @@ def _tight(ctx: KwContext, message: str) -> None:
 
 
 def _expects(kw: str, table: dict[str, Parser], got: str) -> str:
-    names = sorted(table) + [f"{v}(*)" for v in VAR_ACTIONS]
+    names = sorted(list(table) + [f"{p}*" for p in PREFIX_ACTIONS]) + [f"{v}(*)" for v in VAR_ACTIONS]
     listed = ", ".join(f"'{n}'" for n in names)
     return f"'{kw}' expects {listed}, but got '{got}'."
 
@@ -307,15 +355,30 @@ def _misplaced(ctx: KwContext, settings: HttpSettings) -> None:
         ctx.warn(f"a 'http-request' rule placed after a '{before}' rule will still be processed before.")
 
 
+# Actions HAProxy 2.6 flags final (ACT_FLAG_FINAL): rules after an unconditional one never run
+FINAL_ACTIONS = ("allow", "deny", "return", "redirect", "tarpit")
+
+
+def _own(rule: Rule, proxy: Any) -> bool:
+    """The rule was written in the proxy itself, not inherited from its defaults section."""
+    loc, start = rule.loc, proxy.loc
+    return loc is None or start is None or (loc.file, loc.line) >= (start.file, start.line)
+
+
 def _http_rule(ctx: KwContext, words: list[str], response: bool) -> None:
     proxy = proxy_of(ctx)
     if ctx.section == SECTION_DEFAULTS and not proxy.name:
         ctx.alert(f"'{words[0]}' not allowed in anonymous 'defaults' section.")
         return
+    settings = settings_for(proxy)
+    rules = settings.response_rules if response else settings.request_rules
+    last = rules[-1] if rules else None
+    if last is not None and last.cond is None and last.action_name in FINAL_ACTIONS and _own(last, proxy):
+        message = f"previous '{words[0]}' action is final and has no condition attached, further entries are NOOP."
+        ctx.config.diagnostics.append(Diagnostic("WARNING", message, ctx.loc, LOC_PARSING_TIGHT))
     rule = parse_rule(ctx, words, response)
     if rule is None:
         return
-    settings = settings_for(proxy)
     if response:
         settings.response_rules.append(rule)
     else:
@@ -325,12 +388,13 @@ def _http_rule(ctx: KwContext, words: list[str], response: bool) -> None:
 
 @keyword("http-request", doc="<action> [args] [if|unless <cond>]: set-header add-header del-header replace-header "
          "replace-value set-path set-pathq set-query set-uri set-method redirect deny return allow reject "
-         "set-var set-var-fmt unset-var capture")  # fmt: skip
+         "tarpit silent-drop track-sc0..2 sc-inc-gpc0/1 sc-set-gpt0 set-var set-var-fmt unset-var capture")  # fmt: skip
 def kw_http_request(ctx: KwContext, args: list[str]) -> None:
     _http_rule(ctx, args, response=False)
 
 
 @keyword("http-response", doc="<action> [args] [if|unless <cond>]: set-header add-header del-header "
-         "replace-header replace-value set-status redirect deny return allow set-var capture")  # fmt: skip
+         "replace-header replace-value set-status redirect deny return allow silent-drop track-sc0..2 "
+         "sc-inc-gpc0/1 sc-set-gpt0 set-var capture")  # fmt: skip
 def kw_http_response(ctx: KwContext, args: list[str]) -> None:
     _http_rule(ctx, args, response=True)

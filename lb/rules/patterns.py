@@ -19,7 +19,7 @@ from lb.rules.sample import to_str
 
 STRING_METHODS = ("str", "sub", "reg", "beg", "end", "dir", "dom", "bin", "len")
 METHODS = ("found", "bool", "int", "ip", "meth", *STRING_METHODS)
-DEFAULT_METHOD = {"str": "str", "int": "int", "bool": "bool", "ip": "ip", "meth": "meth", "any": "str"}
+DEFAULT_METHOD = {"str": "str", "int": "int", "bool": "bool", "ip": "ip", "meth": "meth", "any": "str", "bin": "bin"}
 INT_OPERATORS = ("eq", "ge", "gt", "le", "lt")
 _DIR_DELIMS, _DOM_DELIMS = "/?", "/?.:"
 
@@ -239,7 +239,7 @@ def _as_ip(value: Any) -> Ip | None:
 def value_converter(method: str, sample_type: str) -> Callable[[Any], Any] | None:
     """How to turn a sample of `sample_type` into what `method` compares; None: as is."""
     if method in STRING_METHODS or method == "meth":
-        return None if sample_type in ("str", "meth") else to_str
+        return None if sample_type in ("str", "meth", "bin") else to_str
     if method == "int":
         return None if sample_type == "int" else _as_int
     if method == "ip":

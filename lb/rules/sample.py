@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import lb.rules.fetches_misc  # noqa: F401  (registers cookie, connection and variable fetches)
+import lb.rules.fetches_payload  # noqa: F401  (registers req.len, req.payload, req.ssl_sni ...)
+import lb.sticktables.fetches  # noqa: F401  (registers sc_*, src_*, table_* ...)
 from lb.rules.addr import Ip
 from lb.rules.fetches import FETCHES, USE_REQ, USE_RES, Fetch, FetchError
 

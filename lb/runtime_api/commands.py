@@ -33,7 +33,7 @@ ALWAYS = ("  help [<command>]                        : list matching or all comm
           "  prompt                                  : toggle interactive mode with prompt\n"
           "  quit                                    : disconnect\n")  # fmt: skip
 COMMAND_MODULES = ("lb.runtime_api.cmd_show", "lb.runtime_api.cmd_server", "lb.runtime_api.cmd_proxy",
-                   "lb.runtime_api.cmd_session")  # fmt: skip
+                   "lb.runtime_api.cmd_session", "lb.runtime_api.cmd_table")  # fmt: skip
 
 
 class CliError(Exception):

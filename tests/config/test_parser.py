@@ -120,8 +120,8 @@ def test_timeout_errors_use_haproxy_texts(tmp_path: Path) -> None:
         "'timeout connect' expects an integer value (in milliseconds)",
         "timer overflow in argument '25d' to 'timeout connect' (maximum value is 2147483647 ms or ~24.8 days)",
         "'timeout connect' cannot handle unexpected argument '6s'.",
-        "'timeout' supports 'connect', 'client', 'server', 'tunnel', 'queue', 'check', 'http-request', "
-        "'http-keep-alive', 'client-fin', 'server-fin' (got 'nope').",
+        "'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', 'http-request', "
+        "'tunnel', 'tarpit', 'client-fin' and 'server-fin' (got 'nope')",
     ]
 
 

@@ -39,13 +39,13 @@ def test_unknown_action_lists_what_lb_supports(tmp_path: Path) -> None:
     config = load(tmp_path, "frontend fe\n    http-request nosuchaction\n")
     assert messages(config, "ALERT")[0] == (
         f"parsing [{tmp_path}/t.cfg:7]: 'http-request' expects 'add-header', 'allow', 'capture', 'del-header', "
-        "'deny', 'redirect', 'reject', 'replace-header', 'replace-value', 'return', 'set-header', 'set-method', "
-        "'set-path', 'set-pathq', 'set-query', 'set-uri', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', but got "
-        "'nosuchaction'.")  # fmt: skip
+        "'deny', 'redirect', 'reject', 'replace-header', 'replace-value', 'return', 'sc-inc-gpc*', 'sc-set-gpt*', "
+        "'set-header', 'set-method', 'set-path', 'set-pathq', 'set-query', 'set-uri', 'silent-drop', 'tarpit', "
+        "'track-sc*', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', but got 'nosuchaction'.")  # fmt: skip
 
 
 @pytest.mark.parametrize("line,message", [
-    ("http-request track-sc0 src", "'http-request track-sc0' is not supported by lb."),
+    ("http-request set-src src", "'http-request set-src' is not supported by lb."),
     ("http-request set-var(txn.x,ifempty) path", "error detected in frontend 'fe' while parsing "
      "'http-request set-var(txn.x,ifempty)' rule : set-var conditions ('ifempty') are not supported by lb."),
     ("http-response set-path /x", None),
