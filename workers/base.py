@@ -29,6 +29,8 @@ from lb.limits import FD_RESERVE, default_maxconn
 from lb.logs import events
 from lb.shm import layout
 from lb.shm.table import ShmTable
+from lb.sticktables import tracking
+from lb.sticktables.model import tables_of
 from lb.util import drop_privileges, set_proctitle
 from workers.control import ControlChannel, RuntimeFollower
 from workers.listener import Listener
@@ -63,6 +65,7 @@ class Worker:
         self.configured_maxconn = 0  # global maxconn from the config; `set maxconn global` overrides it
         self.control_channel: socket.socket | None = None  # set by the master before fork (lb.generation)
         self.channel: ControlChannel | None = None
+        self.has_tables = False  # stick tables: expired entries are purged at each heartbeat
         self.log: Any = None
 
     # -- boot (child) ------------------------------------------------------
@@ -95,6 +98,7 @@ class Worker:
         self.maxconn = self.configured_maxconn = glob.maxconn or default_maxconn()
         self.maxsock = raise_fd_limit(self.maxconn, glob.ulimit_n, self.log if self.slot == 0 else None)
         self.runtime = Runtime(self.config, self.shm, self.slot)
+        self.has_tables = bool(tables_of(self.config))
         self.attach_loggers()
         self.init_http()
         for listener in self.listeners:
@@ -155,6 +159,8 @@ class Worker:
         self.loop.call_later(HEARTBEAT_EVERY, self.heartbeat)
         self.shm.heartbeat(self.slot)
         self.runtime.publish_counters()
+        if self.has_tables:
+            tracking.idle(self.config)  # expired stick-table entries of this worker's shard
         if self.master_pid != os.getpid() and os.getppid() != self.master_pid and not self.stopping:
             self.log.warning("master gone, stopping", master=self.master_pid)  # killed: nobody reloads us
             self.begin_graceful_stop()

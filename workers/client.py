@@ -22,8 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from lb.logs.record import LogRecord
 from lb.rules.txn import ConnFacts
-from workers.proxy_protocol import ProxyHeaderError, parse_header
+from lb.shm.layout import COUNTER
+from lb.sticktables import tracking
+from workers import traffic
 from workers.counting import SESSIONS
+from workers.proxy_protocol import ProxyHeaderError, parse_header
 
 if TYPE_CHECKING:
     from workers.base import Worker
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from workers.loop import Timer
 
 READ, WRITE = 1, 2
+C_DENIED_CONN, C_DENIED_SESS = COUNTER["denied_conn"], COUNTER["denied_sess"]
 PROXY_PEEK = 536  # v1 is at most 107 bytes; v2 with TLVs is bounded by the 16-byte header's length
 
 
@@ -67,13 +71,16 @@ class ClientConn:
 
     def start(self) -> None:
         listener = self.listener
+        if self.frontend.tcp_rules is not None and traffic.connection_refused(self, C_DENIED_CONN):
+            return
+        accept_proxy = listener.accept_proxy or self.facts.expect_proxy  # `tcp-request connection expect-proxy`
         logger = self.frontend.logger
-        if logger is not None and logger.logs_at_accept and not listener.accept_proxy:
+        if logger is not None and logger.logs_at_accept and not accept_proxy:
             self.log_accept()
         timeout = self.frontend.timeouts.client
-        if (listener.accept_proxy or listener.tls) and timeout:
+        if (accept_proxy or listener.tls) and timeout:
             self.timer = self.loop.call_later(timeout / 1000, self.handshake_failed, "cR")
-        if listener.accept_proxy:
+        if accept_proxy:
             self.set_mask(READ, self.on_proxy_header)
         else:
             self.after_proxy_header()
@@ -138,6 +145,8 @@ class ClientConn:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        if self.frontend.tcp_rules is not None and traffic.session_refused(self, C_DENIED_SESS):
+            return
         if self.frontend.is_http:
             from workers.http.h1 import H1Connection
 
@@ -226,6 +235,8 @@ class ClientConn:
         self.frontend.conn_closed()
         if self.counts is not None:
             self.counts.conn_closed()
+        if self.facts.stkctr is not None:  # what tcp-request connection/session rules tracked
+            tracking.session_end(self.facts)
         self.worker.conn_closed(self)
 
     def close(self) -> None:

@@ -69,6 +69,7 @@ cdef class BackendRuntime(Counted):
     cdef public Py_ssize_t bequeued_cell
     cdef public long active_streams
     cdef public BackendPlan plan
+    cdef public object tcp_rules
 
     cpdef stream_assigned(self)
     cpdef stream_released(self)
@@ -103,6 +104,7 @@ cdef class FrontendRuntime(Counted):
     cdef public dict listener_ids
     cdef public dict listener_counts
     cdef public bint disabled
+    cdef public object tcp_rules
 
     cpdef conn_opened(self)
     cpdef conn_closed(self)

@@ -25,6 +25,7 @@ from lb.rules.pipeline import select_backend
 from lb.shm import layout
 from lb.shm.table import ShmTable
 from workers.counting import BYTES_IN, BYTES_OUT, SESSIONS, new_tally, publish
+from workers.traffic import tcp_settings
 
 if TYPE_CHECKING:
     from lb.logs.runtime import ProxyLogger
@@ -160,6 +161,7 @@ class BackendRuntime(Counted):
         self.active_streams = 0  # this worker's streams assigned to the backend (beconn, %bc)
         self.tally = new_tally()
         self.plan: BackendPlan | None = None  # mode http
+        self.tcp_rules = tcp_settings(conf)  # tcp-request content / stick / use-server rules, or None
 
     def stream_assigned(self) -> None:
         self.active_streams += 1
@@ -219,6 +221,7 @@ class FrontendRuntime(Counted):
         self.listener_ids: dict[int, int] = {}  # id(Bind) -> so_id
         self.listener_counts: dict[int, ListenerCounts] = {}  # id(Bind) -> its counters (socket-stats)
         self.disabled = False  # `disable frontend` (runtime API): listeners paused
+        self.tcp_rules = tcp_settings(conf)  # tcp-request / stick / use-server rules, None without any
 
     def conn_opened(self) -> None:
         self.current += 1

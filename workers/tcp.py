@@ -17,10 +17,13 @@ import socket
 from typing import TYPE_CHECKING
 
 from lb.rules.txn import Txn
+from lb.sticktables import tracking
+from lb.sticktables.tracking import REJECT, SILENT_DROP, silent_drop
 from workers.buffer import WOULD_BLOCK, OutBuffer
 from workers.connector import Connector, ConnectorOwner
 from workers.counting import BYTES_IN, BYTES_OUT, SESSIONS, T_CONNECT, T_COUNT, T_QUEUE, T_TOTAL
-from workers.runtime import BackendRuntime, ServerRuntime
+from workers.runtime import C_DENIED, BackendRuntime, ServerRuntime
+from workers.traffic import ContentInspection, backend_content
 
 if TYPE_CHECKING:
     from lb.logs.record import LogRecord
@@ -55,26 +58,76 @@ class TcpSession(ConnectorOwner):
         self.timer: Timer | None = None
         self.rt = 0
         self.closed = False
+        self.txn: Txn | None = None  # the rules' view of the stream, when a rule or table needs one
+        self.early: bytes = b""  # bytes read while tcp-request content rules waited, sent first
+        self.early_eof = False  # ... and the client closed meanwhile
 
     # -- establishing --------------------------------------------------------
 
     def start(self) -> None:
-        """The connection's facts are final: route, then get a server."""
+        """The connection's facts are final: inspect the first bytes if rules want
+        them (workers/traffic.py), route, then get a server."""
         worker, frontend = self.worker, self.frontend
         worker.request_counter += 1
         self.rt = worker.request_counter  # %rt: this stream's number in the worker
+        rules = frontend.tcp_rules
+        if rules is not None or frontend.has_switching:
+            self.txn = Txn(self.client.facts, None, frontend.conf)
+        if rules is not None and rules.content_program:
+            limit = worker.config.global_.bufsize  # HAProxy's buffer: the rules get at most that much
+            ContentInspection(self, limit).start(tracking.inspect_delay(frontend.conf))
+            return
+        self.route()
+
+    def inspected(self, verdict: str, data: bytes, eof: bool) -> None:
+        """The content rules decided on the first bytes (ContentInspection)."""
+        self.early, self.early_eof = data, eof
+        if verdict == REJECT or verdict == SILENT_DROP:
+            self.refuse(verdict)
+            return
+        self.route()
+
+    def refuse(self, verdict: str) -> None:
+        """A tcp-request content rule refused the stream: logged `PR`, counted as denied."""
+        if verdict == SILENT_DROP:
+            silent_drop(self.sock)
+        self.frontend.count(C_DENIED)
+        self.finish("PR")
+
+    def route(self) -> None:
+        frontend = self.frontend
         backend = frontend.static_backend
         if backend is None and frontend.has_switching:
-            backend = frontend.route(Txn(self.client.facts, None, frontend.conf))
+            assert self.txn is not None  # start() made it
+            backend = frontend.route(self.txn)
         if backend is None:
             self.finish("PR")
             return
         self.backend = backend
         backend.stream_assigned()
+        forced = None
+        if backend.tcp_rules is not None:
+            verdict = self.backend_rules(backend)
+            if verdict == REJECT or verdict == SILENT_DROP:
+                self.refuse(verdict)
+                return
+            forced = self.forced_server(backend)
         facts = self.client.facts
         proxy_addresses = ((facts.client_ip, facts.client_port), (facts.dst_ip, facts.dst_port))
-        self.connector = Connector(self.loop, backend, self, self, proxy_addresses, facts.dst_port)
+        self.connector = Connector(self.loop, backend, self, self, proxy_addresses, facts.dst_port, forced)
         self.connector.start()
+
+    def backend_rules(self, backend: BackendRuntime) -> str:
+        if self.txn is None:
+            self.txn = Txn(self.client.facts, None, self.frontend.conf)
+        self.txn.backend = backend.conf
+        return backend_content(self, self.early)
+
+    def forced_server(self, backend: BackendRuntime) -> ServerRuntime | None:
+        """`use-server`, then `stick match|on` (lb.sticktables.tracking.choose_server)."""
+        by_name = backend.by_name
+        chosen = tracking.choose_server(self.txn, backend.conf, lambda conf: by_name[conf.name].is_usable())
+        return by_name[chosen.name] if chosen is not None else None
 
     @property
     def client_ip(self) -> str:
@@ -89,6 +142,13 @@ class TcpSession(ConnectorOwner):
         self.server_sock, self.server = sock, server
         self.to_server = OutBuffer(sock)
         self.last_client = self.last_server = self.loop.now
+        if self.txn is not None and server.backend.tcp_rules is not None:
+            tracking.server_connected(self.txn, server.conf)  # stick store-request / store-response
+        if self.early and not self.to_server.write(self.early):  # what the content rules read
+            self.finish("SC")
+            return
+        if self.early_eof:
+            self.on_eof(True)
         self.update_masks()
         self.arm_timer()
 
@@ -256,6 +316,10 @@ class TcpSession(ConnectorOwner):
                 record = client.base_record()
                 self.fill_record(record, term)
                 logger.log(record)
+            txn = self.txn
+            if txn is not None and (txn.stkctr is not None or txn.facts.stkctr is not None):
+                tracking.transferred(txn, self.bytes_in, self.bytes_out)
+                tracking.stream_end(txn)  # after the log line: %[sc_*] still sees the counters
         finally:
             client.accounting_done()
 
@@ -314,6 +378,7 @@ class TcpSession(ConnectorOwner):
         record.beconn = self.backend.current_conns() if self.backend else 0
         record.backend_queue = len(self.backend.queue) if self.backend else 0
         record.request_counter = self.rt
+        record.rules_txn = self.txn
 
     # -- worker and loop hooks ------------------------------------------------------
 

@@ -123,7 +123,7 @@ import struct
 
 MAGIC = b"LBSHM\0\0\0"
 MAJOR = 1
-MINOR = 3
+MINOR = 4
 HEALTH_VERSION = 0  # versions[] cells: the checker's and the master's change counters
 ADMIN_VERSION = 1
 
@@ -180,6 +180,8 @@ COUNTERS = (
     "rtime",            # [rtime] swrate of response times, ms
     "ttime",            # [ttime] swrate of total times, ms
     "time_samples",     # samples in the swrate cells above (0: readers fall back on requests/lbtot)
+    "denied_conn",      # [dcon] connections refused by `tcp-request connection` rules
+    "denied_sess",      # [dses] sessions refused by `tcp-request session` rules
 )  # fmt: skip
 TIME_STATS_SAMPLES = 1024  # HAProxy's TIME_STATS_SAMPLES
 COUNTER = {name: index for index, name in enumerate(COUNTERS)}

@@ -113,7 +113,7 @@ def fill_frontend(row: RowBuilder, config: Config, shm: ShmTable, facts: Facts, 
     row.put("smax", max(totals[C["sessions_max"]], sampled(shm, obj, "conn_max")))
     row.put("slim", shm.fe_maxconn[pindex] or facts.global_maxconn)
     row.put_counters(totals, COMMON | {"dreq": "denied_req", "dresp": "denied_resp", "ereq": "req_errors",
-                                       "req_tot": "requests"})  # fmt: skip
+                                       "req_tot": "requests", "dcon": "denied_conn", "dses": "denied_sess"})  # fmt: skip
     row.put("status", "PAUSED" if shm.fe_disabled[pindex] else "OPEN")
     for name in ("rate", "rate_max", "req_rate", "req_rate_max"):
         row.put(name, sampled(shm, obj, name))
@@ -126,7 +126,8 @@ def fill_listener(row: RowBuilder, config: Config, shm: ShmTable, facts: Facts, 
                   totals: list[int]) -> None:  # fmt: skip
     row.put("smax", totals[C["sessions_max"]])
     row.put("slim", 0)  # no per-bind maxconn in lb: HAProxy's 0
-    row.put_counters(totals, COMMON | {"dreq": "denied_req", "dresp": "denied_resp", "ereq": "req_errors"})
+    row.put_counters(totals, COMMON | {"dreq": "denied_req", "dresp": "denied_resp", "ereq": "req_errors",
+                                       "dcon": "denied_conn", "dses": "denied_sess"})  # fmt: skip
     row.put("status", "OPEN")
     if facts.legends and obj.bind is not None:
         bind = obj.bind

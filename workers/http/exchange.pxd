@@ -101,6 +101,7 @@ cdef class Exchange(ServerConnOwner):
     cdef public int t_connect
     cdef public int retries
     cdef public bint redispatched
+    cdef public bint tracked
     cdef public str term
     cdef public ClientSide client
     cdef public double begin

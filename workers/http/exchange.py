@@ -170,6 +170,7 @@ class Exchange(ServerConnOwner):
         retries = 0
         redispatched = False
         term = "--"
+        tracked = False  # stick-table counters or rules follow this exchange (workers/http/policy.py)
 
     def __init__(self, client: Any, begin: float, idle_ms: int) -> None:
         self.client = client  # the ClientSide driving this exchange
@@ -205,7 +206,10 @@ class Exchange(ServerConnOwner):
         if backend is None:
             reply = policy.request_rules(self)  # sets self.backend
             if reply is not None:
-                self.reply_local(reply)
+                if reply.delay:  # http-request tarpit: held, then answered
+                    client.loop.call_later(reply.delay / 1000, self.reply_local, reply)
+                else:
+                    self.reply_local(reply)
                 return
             backend = self.backend
             assert backend is not None
@@ -431,7 +435,7 @@ class Exchange(ServerConnOwner):
         version = parser.get_http_version()
         backend = self.backend
         assert backend is not None and backend.plan is not None
-        if client.plan.needs_response or backend.plan.needs_response:
+        if client.plan.needs_response or backend.plan.needs_response or self.tracked:
             reply = policy.response_rules(self, version, reason)
             if reply is not None:
                 self.drop_server_conn()

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING
 
 import httptools
 
+from lb.sticktables.tracking import silent_drop
 from workers.buffer import WOULD_BLOCK, OutBuffer
-from workers.http import h1end, heads
+from workers.http import h1end, heads, policy
 from workers.http.deadlines import Deadline, KEEPALIVE, Phase, REQUEST
 from workers.http.exchange import ClientSide, Exchange
 from workers.http.log import account, log_exchange
@@ -319,6 +320,8 @@ class H1Connection(ClientSide):
             self.send(end)
 
     def send_reply(self, ex: Exchange, reply: LocalReply) -> None:
+        if reply.silent:  # silent-drop: the close that follows is not seen by the client
+            silent_drop(self.sock)
         data = reply.render(ex.close_after, ex.version == "1.0", ex.method == b"HEAD")
         if data:
             self.send(data)
@@ -369,6 +372,9 @@ class H1Connection(ClientSide):
             counts.add_bytes(wire_in, ex.bytes_out)
         if self.frontend.logger is not None:
             log_exchange(self, ex)
+        rules = ex.rules
+        if rules is not None and (rules.stkctr is not None or self.facts.stkctr is not None):
+            policy.tracked_end(ex, wire_in)  # after the log line: %[sc_*] still sees the counters
         conn = ex.conn
         if conn is not None:  # kept for the next request when reusable (finish() pools it), else closed
             ex.conn = None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lb.rules.txn import Txn
+from lb.sticktables import tracking
 from workers.http.deadlines import KEEPALIVE, Phase, REQUEST, SERVER_DATA, TUNNEL
 from workers.http.exchange import Exchange
 from workers.http.log import account, log_exchange
@@ -28,6 +30,8 @@ def parse_error(conn: H1Connection, status: int = 400) -> None:
     conn.frontend.count(C_REQ_ERRORS)
     if conn.client.counts is not None:
         conn.client.counts.count(C_REQ_ERRORS)
+    if conn.facts.stkctr is not None:  # a 400 counts in http_err_* of the connection's counters
+        tracking.http_error(Txn(conn.facts, None, conn.frontend.conf))
     ex = conn.parsing
     if ex is None:
         ex = Exchange(conn, -1.0, 0)

@@ -188,6 +188,7 @@ def fill_captures(record: LogRecord, ex: Exchange) -> None:
         record.captured_request_headers = rules.req_captures
         record.captured_response_headers = rules.res_captures
     record.unique_id = ex.unique_id
+    record.rules_txn = rules  # %[sc_*] in log-format read the stream's counters
     record.is_error = ex.status >= 500 or ex.term[0] not in "-L"
 
 

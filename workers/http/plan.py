@@ -55,6 +55,7 @@ class FrontendPlan:
         self.keepalive_timeout = timeouts.http_keep_alive or timeouts.http_request or timeouts.client
         self.unique_id: UniqueId | None = unique_id_of(conf)
         self.needs_request = pipeline.frontend_needs_request(conf) or bool(self.unique_id and self.unique_id.header)
+        self.frontend_tracks = frontend.tcp_rules is not None
         settings = conf.areas[AREA]
         self.needs_response = bool(settings.res_program or settings.res_captures or settings.cookie_capture)
         self.static_backend = None if self.needs_request else frontend.static_backend
@@ -66,6 +67,8 @@ class FrontendPlan:
         backend = self.static_backend
         if backend is None or backend.plan is None or backend.plan.needs_request or self.unique_id is not None:
             return None
+        if self.frontend_tracks:  # tcp-request rules or stick tables: the request is looked at
+            return None
         return None if cookie_capture_of(conf, backend.conf) is not None else backend
 
 
@@ -73,9 +76,12 @@ class BackendPlan:
     def __init__(self, backend: BackendRuntime) -> None:
         conf = backend.conf
         self.mode = proxy_mode(conf)
-        self.needs_request = pipeline.backend_needs_request(conf) or conf.balance.algorithm in KEYED_BALANCE
+        tcp = backend.tcp_rules  # use-server, stick rules: chosen with the request's rules
+        self.needs_request = pipeline.backend_needs_request(conf) or conf.balance.algorithm in KEYED_BALANCE \
+            or tcp is not None  # fmt: skip
         settings = conf.areas[AREA]
-        self.needs_response = bool(settings.res_program or settings.cookie or settings.cookie_capture)
+        self.needs_response = bool(settings.res_program or settings.cookie or settings.cookie_capture
+                                   or (tcp is not None and tcp.store_response_rules))  # fmt: skip
         self.by_conf: dict[int, ServerRuntime] = {id(server.conf): server for server in backend.servers}
 
     def server_of(self, conf: Any) -> ServerRuntime | None:

@@ -23,6 +23,7 @@ from lb.rules.errors import error_reply, mux_error_bytes
 from lb.rules.message import Request, Response
 from lb.rules.reply import Reply, connection_header
 from lb.rules.txn import Txn
+from lb.sticktables import tracking
 
 if TYPE_CHECKING:
     from lb.config.model import Proxy
@@ -34,12 +35,14 @@ if TYPE_CHECKING:
 class LocalReply:
     """A response lb produces itself: a rule's deny, redirect or return, or an error."""
 
-    __slots__ = ("status", "reply", "term")
+    __slots__ = ("status", "reply", "term", "delay", "silent")
 
-    def __init__(self, status: int, reply: Reply | None, term: str) -> None:
+    def __init__(self, status: int, reply: Reply | None, term: str, delay: int = 0, silent: bool = False) -> None:
         self.status = status
         self.reply = reply  # None: close without answering (http-request reject)
         self.term = term
+        self.delay = delay  # ms to hold the request first (http-request tarpit)
+        self.silent = silent  # silent-drop: the client is not even told (no FIN/RST it sees)
 
     def render(self, closing: bool, client_http10: bool, head_request: bool) -> bytes:
         reply = self.reply
@@ -52,8 +55,22 @@ class LocalReply:
         return self.reply is None or self.reply.close
 
 
-def from_verdict(verdict: Verdict) -> LocalReply:
-    return LocalReply(verdict.status, verdict.reply, verdict.term)
+def from_verdict(verdict: Verdict, ex: Exchange | None = None) -> LocalReply:
+    kind = verdict.kind
+    if kind == "tarpit" or kind == "deny":
+        tracked_error(ex)
+    if kind == "tarpit" and ex is not None:
+        backend = ex.backend.conf if ex.backend is not None else None
+        delay = tracking.tarpit_delay(ex.client.frontend.conf, backend)
+        return LocalReply(verdict.status, verdict.reply, verdict.term, delay)
+    return LocalReply(verdict.status, verdict.reply, verdict.term, silent=kind == "silent-drop")
+
+
+def tracked_error(ex: Exchange | None) -> None:
+    """A denied or tarpitted request counts in the http_err_* of what the stream tracks."""
+    rules = ex.rules if ex is not None else None
+    if rules is not None and (rules.stkctr is not None or rules.facts.stkctr is not None):
+        tracking.http_error(rules)
 
 
 def error_reply_for(frontend: FrontendRuntime, backend: BackendRuntime | None, status: int, term: str) -> LocalReply:
@@ -83,15 +100,20 @@ def request_rules(ex: Exchange) -> LocalReply | None:
     client = ex.client
     plan = client.plan
     frontend = client.frontend
-    if plan.needs_request:
+    tracks = frontend.tcp_rules is not None or client.facts.stkctr is not None
+    if plan.needs_request or tracks:
         build_request(ex)
+    if tracks:
+        reply = tracked_request(ex)
+        if reply is not None:
+            return reply
     if plan.unique_id is not None:
         set_unique_id(ex, plan.unique_id)
     if plan.needs_request:
         assert ex.rules is not None
         verdict = pipeline.request_phase(ex.rules)
         if verdict is not None:
-            return from_verdict(verdict)
+            return from_verdict(verdict, ex)
         chosen = ex.rules.backend
         backend = frontend.backend_of.get(id(chosen)) if chosen is not None else None
     else:
@@ -114,12 +136,35 @@ def backend_rules(ex: Exchange, backend: BackendRuntime) -> LocalReply | None:
     assert rules is not None and backend.plan is not None
     rules.backend = backend.conf
     plan = backend.plan
+    if rules.stkctr is not None:
+        tracking.backend_request(rules)
     verdict = pipeline.backend_phase(rules, lambda conf: is_usable(plan.server_of(conf)))
     if verdict is not None:
-        return from_verdict(verdict)
+        return from_verdict(verdict, ex)
     persistent = pipeline.persistent_server(rules)
     if persistent is not None:
         ex.persist = plan.server_of(persistent)
+    if backend.tcp_rules is not None:  # use-server, stick match (after cookie persistence, as HAProxy)
+        forced = tracking.choose_server(rules, backend.conf, lambda conf: is_usable(plan.server_of(conf)),
+                                        assigned=ex.persist is not None)  # fmt: skip
+        if forced is not None:
+            ex.persist = plan.server_of(forced)
+    ex.tracked = rules.stkctr is not None or rules.facts.stkctr is not None or backend.tcp_rules is not None
+    return None
+
+
+def tracked_request(ex: Exchange) -> LocalReply | None:
+    """Before the http-request rules: the frontend's tcp-request content rules (once per
+    request, on no bytes, as HAProxy in mode http), then the request in tracked counters."""
+    rules = ex.rules
+    assert rules is not None
+    settings = ex.client.frontend.tcp_rules
+    if settings is not None and settings.content_program:
+        verdict = tracking.content_rules(ex.client.frontend.conf, rules, b"", True)
+        if verdict == tracking.REJECT or verdict == tracking.SILENT_DROP:
+            return LocalReply(-1, None, "PR", silent=verdict == tracking.SILENT_DROP)
+    tracking.http_request(rules)
+    ex.tracked = True
     return None
 
 
@@ -153,6 +198,8 @@ def server_chosen(ex: Exchange, server: ServerRuntime) -> None:
         rules.server = server.conf
         if rules.cookie is not None and ex.persist is not None and server is not ex.persist:
             rules.cookie.redispatched()
+        if ex.tracked:
+            tracking.server_connected(rules, server.conf)  # stick store-request
 
 
 # -- response ----------------------------------------------------------------------------
@@ -172,11 +219,30 @@ def response_rules(ex: Exchange, version: str, reason: bytes) -> LocalReply | No
     ex.response = rules.response = response
     if ex.cookie_capture is not None:
         ex.captured_set_cookie = captured_response_cookie(ex.cookie_capture, response)
+    if ex.tracked:
+        tracked_response(ex)
     verdict = pipeline.response_phase(rules)
     if verdict is not None:
         ex.response = None
-        return from_verdict(verdict)
+        return from_verdict(verdict, ex)
     return None
+
+
+def tracked_response(ex: Exchange) -> None:
+    """The server's status in tracked counters, then `stick store-response` rules."""
+    rules = ex.rules
+    assert rules is not None
+    tracking.http_response(rules, ex.status)
+    if ex.server is not None:
+        tracking.response_stored(rules, ex.server.conf)
+
+
+def tracked_end(ex: Exchange, wire_in: int) -> None:
+    """After the exchange's log line: its bytes in tracked counters, then release what it tracked."""
+    rules = ex.rules
+    assert rules is not None
+    tracking.transferred(rules, wire_in, ex.bytes_out)
+    tracking.stream_end(rules)
 
 
 def cookie_flags(ex: Exchange) -> str:
