@@ -16,6 +16,7 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 
 from lb.errors import LbError
@@ -75,6 +76,12 @@ class TopApp(App[None]):
             self.say(f"Error: {exc}", error=True)
             self.unreachable = True
             return
+        try:
+            self.show(rows)
+        except NoMatches:  # the app closed while the answer was on its way
+            return
+
+    def show(self, rows: list[StatRow]) -> None:
         if self.unreachable:  # the socket answers again: its error line goes
             self.unreachable = False
             self.say("")
