@@ -96,7 +96,8 @@ def _register_stick_counters() -> None:
     import lb.sticktables.fetches  # noqa: F401  (registers them in the rules engine)
 
     for name in RULE_FETCHES:
-        if name.startswith(("sc_", "sc0_", "sc1_", "sc2_", "src_", "table_")):
+        # 'src_port' also starts with 'src_': the record's own fields come first.
+        if name.startswith(("sc_", "sc0_", "sc1_", "sc2_", "src_", "table_")) and name not in FETCHES:
             FETCHES[name] = (False, _stick_counter(name))
 
 
