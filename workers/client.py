@@ -207,7 +207,7 @@ class ClientConn:
         record.accept_date = record.request_date = self.accept_date
         record.t_handshake = self.handshake_ms
         record.t_total = int((self.loop.now - self.accept_time) * 1000)
-        record.actconn = self.worker.total_actconn()
+        record.actconn = frontend.total_actconn()
         record.feconn = frontend.total_conns()
         return record
 

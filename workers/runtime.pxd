@@ -97,6 +97,7 @@ cdef class FrontendRuntime(Counted):
     cdef public unsigned int[::1] feconn
     cdef public Py_ssize_t feconn_cell
     cdef public unsigned int[:] feconn_column
+    cdef public unsigned int[:] actconn_cells
     cdef public Py_ssize_t obj
     cdef public object shm
     cdef public long current
@@ -109,6 +110,7 @@ cdef class FrontendRuntime(Counted):
     cpdef conn_opened(self)
     cpdef conn_closed(self)
     cpdef long total_conns(self)
+    cpdef long total_actconn(self)
     cpdef BackendRuntime route(self, object txn)
 
 

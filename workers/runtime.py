@@ -212,6 +212,7 @@ class FrontendRuntime(Counted):
         self.feconn = shm.feconn
         self.feconn_cell = slot * shm.nproxies + obj
         self.feconn_column = shm.column("feconn", obj)
+        self.actconn_cells = shm.actconn  # every worker's connection count (%ac)
         self.obj = obj
         self.shm = shm
         self.bind_counters(shm, slot, obj)
@@ -236,6 +237,10 @@ class FrontendRuntime(Counted):
 
     def total_conns(self) -> int:
         return column_sum(self.feconn_column)
+
+    def total_actconn(self) -> int:
+        """Connections of every worker of the generation (%ac)."""
+        return column_sum(self.actconn_cells)
 
     def route(self, txn: Txn) -> BackendRuntime | None:
         """The backend for this stream or request: first matching use_backend, else

@@ -248,7 +248,7 @@ def test_clear_counters_all_restarts_from_zero(running: tuple[Lab, LbProcess]) -
     lab, _lb = running
     before = int(stat_rows(lab)[("fe", "FRONTEND")]["stot"])
     served_by(lab, 3)  # all counted before the clear: a clear voids what the workers published
-    wait_until(lambda: int(stat_rows(lab)[("fe", "FRONTEND")]["stot"]) == before + 3, what="3 sessions counted")
+    wait_until(lambda: int(stat_rows(lab)[("fe", "FRONTEND")]["stot"]) >= before + 3, what="3 sessions counted")
     assert text(lab.socket("operator"), "clear counters all") == "Permission denied\n"
     assert text(lab.socket(), "clear counters all") == ""
     rows = stat_rows(lab)
