@@ -27,6 +27,13 @@ class ServiceRequest:
     client_ip: str
     proxy: str  # the frontend or backend whose rules or `stats` settings chose the service
     secure: bool = False  # the client connection is TLS (lb's `ssl` bind)
+    # The engine's lb.rules.txn.Txn of this request when it has one: the stats
+    # page evaluates its `stats admin` and `stats http-request` conditions on
+    # it (None: the service builds one from the fields above).
+    txn: Any = None
+    # False when the body did not fit the engine's buffer (tune.bufsize less
+    # tune.maxrewrite): the stats page answers its admin form with EXCD.
+    body_complete: bool = True
 
     def header(self, name: str) -> str | None:
         """The last value of header `name` (case-insensitive), or None."""
@@ -51,6 +58,7 @@ class ServiceReply:
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)  # e.g. content-type; not content-length
     reason: str = ""  # "" for the standard reason phrase of `status`
+    close: bool = False  # the connection closes after this reply (HAProxy's 400 from the exporter)
 
 
 Done = Callable[[ServiceReply], None]
