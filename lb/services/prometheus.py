@@ -132,6 +132,8 @@ def object_samples(metric: pm.Metric, row: StatRow, base: tuple[tuple[str, str],
         if check_state(row) is None or (source == "check_duration" and value(row, source) is None):
             return []
         return [(labels(*base), number(value(row, source) or 0, source in pm.SECONDS))]
+    if source.startswith("agg_") and not servers:
+        return []  # HAProxy aggregates the servers of backends that have some
     if source in ("agg_server_status", "agg_server_check_status"):
         counts = [server_state(server) for server in servers]
         return [(labels(*base, ("state", s)), str(counts.count(s))) for s in pm.SERVER_STATES]
@@ -201,9 +203,10 @@ class PrometheusExporter:
     def respond(self, request: ServiceRequest, context: ServiceContext, done: Done) -> None:
         parsed = parse_query(request.query if "?" in request.uri else None)
         if parsed is None:
-            error = builtin_reply(400)
+            error = builtin_reply(400)  # HAProxy's page, "Bad request" as its reason
+            reason = error.head.split(b"\r\n", 1)[0].split(b" ", 2)[2].decode()
             done(ServiceReply(400, error.body, [("cache-control", "no-cache"), ("content-type", "text/html")],
-                              close=True))  # fmt: skip
+                              reason, close=True))  # fmt: skip
             return
         scopes, no_maint = parsed
         if request.method == "HEAD":

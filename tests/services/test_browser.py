@@ -95,7 +95,7 @@ def test_a_real_lbs_page_after_traffic(running: Setup, tmp_path: Path) -> None:
     dom, shot = load(url, tmp_path)
     after = server_rows(dom)
     assert after["a"][0] == "active_up" and after["b"][0] == "active_draining"
-    total = 10  # the Sessions/Total cell: name, queue (3), session rate (3), then Cur, Max, Limit, Total
+    total = 11  # the Sessions/Total cell: checkbox, name, queue (3), session rate (3), then Cur, Max, Limit, Total
     assert int(after["a"][1][total]) > int(before["a"][1][total])
     seen = colours(shot)
     assert seen[hex_colour("#c0ffc0")] > 200 and seen[hex_colour("#20a0ff")] > 200, shot

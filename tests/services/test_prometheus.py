@@ -92,7 +92,8 @@ def test_query(query: str | None, expected: tuple | None) -> None:
 
 def test_bad_query_is_haproxys_400(lab: Lab) -> None:
     reply = lab.serve(PrometheusExporter(), "/metrics?scope=bogus")
-    assert (reply.status, reply.close, header(reply, "content-type")) == (400, True, "text/html")
+    assert (reply.status, reply.reason, reply.close, header(reply, "content-type")) == (400, "Bad request", True,
+                                                                                      "text/html")  # fmt: skip
     assert reply.body == (b"<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n"
                           b"</body></html>\n")
 
@@ -190,3 +191,11 @@ def test_process_metrics_without_the_master(lab: Lab) -> None:
     lab.master_answers = False
     values = samples(scrape(lab, "/metrics?scope=global"))
     assert values[("haproxy_process_nbproc", ())] == 2 and values[("haproxy_process_max_connections", ())] == 1000
+
+
+def test_no_aggregates_for_a_backend_without_servers(tmp_path: Path) -> None:
+    lab = Lab(tmp_path, BODY + "listen stats\n    bind 127.0.0.1:9\n    stats enable\n")
+    text = scrape(lab, "/metrics?scope=backend")
+    assert 'haproxy_backend_status{proxy="stats",state="UP"} 1' in text
+    assert 'agg_server_status{proxy="stats"' not in text and 'agg_check_status{proxy="stats"' not in text
+    assert 'agg_server_status{proxy="be",state="UP"}' in text
