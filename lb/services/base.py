@@ -5,7 +5,8 @@ and body (bounded by tune.bufsize) have arrived, with a ServiceContext for
 what the worker can offer, and the service calls `done(reply)` exactly once:
 at once (the stats page, the Prometheus exporter), or later (the stats
 page's admin buttons wait for the master to apply a runtime API command).
-The engine frames the reply (content-length, connection), sends it, logs it
+The engine frames the reply (content-length, connection; the head only for a
+HEAD request, as for its own replies), sends it, logs it
 with the service's `log_name` in the server field (`fe fe/<STATS>`, termination
 state `LR`, as HAProxy), and counts it as intercepted.
 """

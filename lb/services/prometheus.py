@@ -209,9 +209,6 @@ class PrometheusExporter:
                               reason, close=True))  # fmt: skip
             return
         scopes, no_maint = parsed
-        if request.method == "HEAD":
-            done(ServiceReply(200, b"", list(HEADERS)))
-            return
         rows = stat_rows(context.config, context.shm, Facts(context.now, context.global_maxconn, False))
 
         def reply(info: Info | None) -> None:

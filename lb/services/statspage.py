@@ -126,8 +126,6 @@ class StatsPage:
         elif view.fmt == "json-schema":
             done(ServiceReply(501, builtin_reply(501).body, [("cache-control", "no-cache"),
                                                               ("content-type", "text/html")]))  # fmt: skip
-        elif request.method == "HEAD":
-            done(self.reply(request, view, ""))
         elif view.fmt == "html":
             ask_info(context, lambda info: done(self.page(request, context, view, info)))
         else:
@@ -141,8 +139,7 @@ class StatsPage:
         headers = [("cache-control", "no-cache"), ("content-type", CONTENT_TYPES[view.fmt])]
         if self.settings.refresh > 0 and not view.no_refresh:
             headers.append(("refresh", str(self.settings.refresh)))
-        data = b"" if request.method == "HEAD" else body.encode("latin-1", "replace")
-        return ServiceReply(200, data, headers)
+        return ServiceReply(200, body.encode("latin-1", "replace"), headers)
 
     # -- what is shown ----------------------------------------------------------------------
 
