@@ -8,11 +8,14 @@ string selects what is dumped as HAProxy's does: `scope=global|frontend|
 listener|backend|server|sticktable|*` (repeatable; an empty scope selects
 nothing, no scope everything) and `no-maint` (servers in maintenance left
 out); anything else answers HAProxy's 400 and closes.  The metrics lb
-cannot fill are left out (lb.services.promex_metrics.LEFT_OUT).
+cannot fill are left out (lb.services.promex_metrics.LEFT_OUT).  Process
+metrics come from the master's `show info`, stick tables' from its `show
+table`, so that they are the stats socket's numbers.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lb import __version__
@@ -26,9 +29,11 @@ from lb.stats.fields import DESCRIPTION
 from lb.stats.info import INFO_FIELDS, INFO_POSITION
 from lb.stats.model import Facts, StatRow, stat_rows
 from lb.stats.render import value
+from lb.sticktables.model import TABLES_AREA
 
 SCOPES = {"global": {"global"}, "frontend": {"frontend"}, "listener": {"listener"}, "backend": {"backend"},
-          "server": {"server"}, "sticktable": set(), "*": {"global", "frontend", "listener", "backend", "server"}}
+          "server": {"server"}, "sticktable": {"sticktable"},
+          "*": {"global", "frontend", "listener", "backend", "server", "sticktable"}}  # fmt: skip
 ALL_SCOPES = SCOPES["*"]
 HEADERS = [("cache-control", "no-cache"), ("content-type", "text/plain; version=0.0.4")]
 KIND_SCOPE = {"F": "frontend", "L": "listener", "B": "backend", "S": "server"}
@@ -187,13 +192,28 @@ def stats_metrics(dump: Dump, rows: list[StatRow], kind: str, no_maint: bool) ->
         dump.metric(name, metric.type, help_text, samples)
 
 
-def exposition(rows: list[StatRow], info: Info | None, scopes: set[str], no_maint: bool) -> str:
+TABLE_HEAD = re.compile(r"^# table: (.*), type: (\S+), size:(\d+), used:(\d+)$", re.M)
+
+
+def sticktable_metrics(dump: Dump, tables: str) -> None:
+    """haproxy_sticktable_size|used from `show table`'s head lines (the socket's numbers)."""
+    found = TABLE_HEAD.findall(tables)
+    for name, column, help_text in (("size", 2, "Stick table size."),
+                                    ("used", 3, "Number of entries used in this stick table.")):  # fmt: skip
+        samples = [(labels(("name", table[0]), ("type", table[1])), table[column]) for table in found]
+        dump.metric(f"haproxy_sticktable_{name}", pm.GAUGE, help_text, samples)
+
+
+def exposition(rows: list[StatRow], info: Info | None, scopes: set[str], no_maint: bool,
+               tables: str | None = None) -> str:  # fmt: skip
     dump = Dump()
     if "global" in scopes and info is not None:
         process_metrics(dump, info)
     for kind in "FLBS":
         if KIND_SCOPE[kind] in scopes:
             stats_metrics(dump, rows, kind, no_maint)
+    if "sticktable" in scopes and tables:
+        sticktable_metrics(dump, tables)
     return dump.text()
 
 
@@ -210,14 +230,26 @@ class PrometheusExporter:
             return
         scopes, no_maint = parsed
         rows = stat_rows(context.config, context.shm, Facts(context.now, context.global_maxconn, False))
+        gathered: dict[str, Any] = {}
 
-        def reply(info: Info | None) -> None:
-            done(ServiceReply(200, exposition(rows, info, scopes, no_maint).encode("utf-8"), list(HEADERS)))
+        def reply() -> None:
+            text = exposition(rows, gathered.get("info"), scopes, no_maint, gathered.get("tables"))
+            done(ServiceReply(200, text.encode("utf-8"), list(HEADERS)))
+
+        def with_tables() -> None:
+            if "sticktable" in scopes and has_tables(context.config):
+                context.ask_master("show table", lambda text: (gathered.__setitem__("tables", text), reply()))
+            else:
+                reply()
 
         if "global" in scopes:
-            ask_info(context, reply)
+            ask_info(context, lambda info: (gathered.__setitem__("info", info), with_tables()))
         else:
-            reply(None)
+            with_tables()
+
+
+def has_tables(config: Any) -> bool:
+    return bool(config.global_.extras.get(TABLES_AREA))
 
 
 @service("prometheus-exporter")

@@ -40,6 +40,7 @@ frontend fe
     default_backend be
 
 backend be
+    stick-table type ip size 1k expire 30s
     server a 127.0.0.1:{web1} check inter 300ms
     server b 127.0.0.1:{web2}
 

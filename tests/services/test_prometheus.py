@@ -41,6 +41,7 @@ backend betcp
     server t 127.0.0.1:3
 """
 A, B, C, D = 0, 1, 2, 3
+ALL = {"global", "frontend", "listener", "backend", "server", "sticktable"}
 
 
 @pytest.fixture
@@ -70,15 +71,15 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
 
 
 @pytest.mark.parametrize("query,expected", [
-    (None, ({"global", "frontend", "listener", "backend", "server"}, False)),
-    ("", ({"global", "frontend", "listener", "backend", "server"}, False)),
+    (None, (ALL, False)),
+    ("", (ALL, False)),
     ("scope=backend", ({"backend"}, False)),
     ("scope=backend&scope=server&no-maint", ({"backend", "server"}, True)),
     ("scope=", (set(), False)),
     ("scope=backend&scope=", (set(), False)),  # an empty scope clears what came before
     ("scope=&scope=global", ({"global"}, False)),
-    ("scope=*", ({"global", "frontend", "listener", "backend", "server"}, False)),
-    ("scope=sticktable", (set(), False)),  # lb has no stick table metrics
+    ("scope=*", (ALL, False)),
+    ("scope=sticktable", ({"sticktable"}, False)),
     ("scope=backend#scope=server", ({"backend"}, False)),
     ("other=1&scope=fr%6Fntend", ({"frontend"}, False)),
     ("scope=bogus", None),
@@ -200,3 +201,27 @@ def test_no_aggregates_for_a_backend_without_servers(tmp_path: Path) -> None:
     assert 'haproxy_backend_status{proxy="stats",state="UP"} 1' in text
     assert 'agg_server_status{proxy="stats"' not in text and 'agg_check_status{proxy="stats"' not in text
     assert 'agg_server_status{proxy="be",state="UP"}' in text
+
+
+def test_stick_tables_are_show_tables(tmp_path: Path) -> None:
+    lab = Lab(tmp_path, BODY + """backend bt
+    stick-table type string len 32 size 200
+backend ipt
+    stick-table type ip size 1k expire 10s store http_req_rate(10s)
+""")
+    lab.cli("set table bt key alice")
+    text = scrape(lab, "/metrics?scope=sticktable")
+    assert text == (
+        "# HELP haproxy_sticktable_size Stick table size.\n# TYPE haproxy_sticktable_size gauge\n"
+        'haproxy_sticktable_size{name="ipt",type="ip"} 1024\nhaproxy_sticktable_size{name="bt",type="string"} 200\n'
+        "# HELP haproxy_sticktable_used Number of entries used in this stick table.\n"
+        "# TYPE haproxy_sticktable_used gauge\n"
+        'haproxy_sticktable_used{name="ipt",type="ip"} 0\nhaproxy_sticktable_used{name="bt",type="string"} 1\n')
+    # (last declared first, as HAProxy lists its tables in `show table` and in the exporter)
+    assert lab.asked[-1] == "show table"
+    assert scrape(lab).endswith(text)  # the last section of a full scrape, as HAProxy's
+
+
+def test_no_table_no_question(lab: Lab) -> None:
+    scrape(lab, "/metrics?scope=sticktable")
+    assert lab.asked == []

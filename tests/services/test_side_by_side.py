@@ -100,5 +100,5 @@ def test_same_metrics(pair: tuple[Setup, Setup]) -> None:
     left_out = {f"haproxy_{scope}_{short}" for scope, names in pm.LEFT_OUT.items() for short in names}
     assert missing <= left_out
     for name in ("haproxy_server_status", "haproxy_backend_status", "haproxy_frontend_http_responses_total",
-                 "haproxy_backend_agg_server_status", "haproxy_server_check_status"):  # fmt: skip
+                 "haproxy_backend_agg_server_status", "haproxy_server_check_status", "haproxy_sticktable_size"):
         assert label_sets(ours, name) == label_sets(theirs, name), name
