@@ -75,7 +75,7 @@ class Operations:
         return [fd for fd in fds if fd >= 0]
 
     def attach_channel(self, generation: "Generation", slot: int, master_end: socket.socket) -> None:
-        channels.attach(generation, slot, master_end, self.selector)
+        channels.attach(generation, slot, master_end, self.selector, self.worker_cli)
 
     def next_deadline(self) -> float:
         """Monotonic time the loop must wake up at, at the latest."""
@@ -159,6 +159,10 @@ class Operations:
         if session.waiting():
             return "This command needs a stats socket (it waits for the workers).\n"
         return output.decode("latin-1")
+
+    def worker_cli(self, line: str) -> str | None:
+        """A worker's "cli" request (its stats page's admin buttons; lb.runtime_api.channels)."""
+        return channels.run_worker_line(self.state, line)
 
     def log_change(self, event: str, fields: dict[str, Any]) -> None:
         self.master.log.warning(event, **fields)

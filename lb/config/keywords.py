@@ -17,3 +17,4 @@ import lb.rules.tcp_rules  # noqa: F401  tcp-request connection|session|content,
 import lb.rules.uniqueid  # noqa: F401  unique-id-format, unique-id-header
 import lb.runtime_api.keywords  # noqa: F401  stats socket, stats timeout, stats maxconn
 import lb.sticktables.keywords  # noqa: F401  stick-table; table names resolved after parsing
+import lb.services.keywords  # noqa: F401  stats enable, stats uri, stats auth ... (proxy sections)

@@ -261,6 +261,39 @@ class LogSettings:
     loc: Location | None = None
 
 
+STATS_DEFAULT_URI = "/haproxy?stats"  # HAProxy's STATS_DEFAULT_URI
+STATS_DEFAULT_REALM = "HAProxy Statistics"  # HAProxy's STATS_DEFAULT_REALM
+
+
+@dataclass
+class StatsSettings:
+    """The `stats` lines of a proxy section (HAProxy's `struct uri_auth`).
+
+    Any `stats` line enables the page.  A proxy starts with its defaults
+    section's settings and drops them all at its own first `stats` line, as
+    HAProxy detaches from the defaults' uri_auth.  lb.services.keywords
+    fills it; lb.services.statspage serves it (the `service` it builds).
+    """
+
+    owner: tuple[str, str, Any]  # (section, name, loc) of the proxy whose lines these are
+    uri: str = STATS_DEFAULT_URI
+    realm: str | None = None  # `stats realm`; None: STATS_DEFAULT_REALM when asking for credentials
+    users: list[tuple[str, str]] = field(default_factory=list)  # `stats auth user:password`, in order
+    refresh: int = 0  # seconds; 0: no refresh
+    hide_version: bool = False
+    show_legends: bool = False
+    show_modules: bool = False  # accepted; lb has no extra statistics modules to show
+    show_node: bool = False
+    node: str | None = None  # None: the host name
+    show_desc: bool = False
+    desc: str | None = None
+    scopes: list[str] = field(default_factory=list)  # `stats scope`: proxy names, "." for this one
+    admin_rules: list[Condition] = field(default_factory=list)  # `stats admin if|unless ...`
+    http_rules: list[Any] = field(default_factory=list)  # `stats http-request`: lb.services.access rules
+    service: Any = None  # the lb.services.statspage.StatsPage built after parsing
+    loc: Location | None = None
+
+
 @dataclass
 class Proxy:
     """A defaults, frontend, backend or listen section (HAProxy's `struct proxy`).
@@ -292,6 +325,7 @@ class Proxy:
     options: dict[str, bool] = field(default_factory=dict)  # on/off options by name
     log: LogSettings = field(default_factory=LogSettings)
     errorfiles: dict[int, bytes] = field(default_factory=dict)
+    stats: StatsSettings | None = None  # `stats enable|uri|auth|...`: the stats page this proxy serves
     # Feature areas keep their parsed settings here, keyed by area name
     # ("http", "checks", ...), each value a dataclass of that area's model.
     areas: dict[str, Any] = field(default_factory=dict)

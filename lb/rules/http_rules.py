@@ -4,7 +4,7 @@
     http-response <action> [args...] [{if | unless} <condition>]
 
 Rules run in declaration order (a named defaults section's first); a final
-action (allow, deny, return, redirect, reject) stops the list.  Conditions
+action (allow, deny, return, redirect, reject, use-service) stops the list.  Conditions
 are compiled when the line is parsed, against the ACLs declared above it,
 as HAProxy does.  Messages are HAProxy 2.6's (checked with `haproxy -c`).
 """
@@ -30,6 +30,7 @@ from lb.rules.redirect import RedirectError, parse_redirect
 from lb.rules.rule_reply import ReplyError, build_outcome, parse_reply_args
 from lb.rules.sample import compile_sample
 from lb.rules.tcp_model import settings_for as tcp_settings_for
+from lb.services.registry import UseService, find_service
 
 
 @dataclass
@@ -251,6 +252,20 @@ def _capture(rc: RuleContext, args: list[str]) -> tuple[Any, list[str]]:
     return act.Capture(fetch, len(slots) - 1, int(args[2]), rc.response), args[3:]
 
 
+def _use_service(rc: RuleContext, args: list[str]) -> tuple[Any, list[str]]:
+    """`use-service <name>`: the registered service answers (lb.services.registry)."""
+    if not args or not args[0]:
+        raise RuleError("'use-service' expects a service name.")
+    factory = find_service(args[0])
+    if factory is None:
+        raise RuleError(f"'{args[0]}' unknown service name.")
+    try:
+        service, rest = factory(args[1:])
+    except ValueError as exc:
+        raise RuleError(str(exc)) from None
+    return UseService(service), rest
+
+
 Parser = Callable[[RuleContext, list[str]], tuple[Any, list[str]]]
 _COMMON: dict[str, Parser] = {
     "set-header": lambda rc, a: _header(rc, a, act.SetHeader),
@@ -267,7 +282,7 @@ _COMMON: dict[str, Parser] = {
 REQUEST_ACTIONS: dict[str, Parser] = {
     **_COMMON, "set-path": _line("path"), "set-pathq": _line("pathq"), "set-query": _line("query"),
     "set-uri": _line("uri"), "set-method": _line("method"), "reject": _reject, "tarpit": _tarpit,
-    "silent-drop": _silent_drop,
+    "silent-drop": _silent_drop, "use-service": _use_service,
 }  # fmt: skip
 RESPONSE_ACTIONS: dict[str, Parser] = {**_COMMON, "set-status": _set_status, "silent-drop": _silent_drop}
 # Actions matched by prefix, as HAProxy's KWF_MATCH_PREFIX keywords (`track-sc0`, `sc-inc-gpc1(2)`)
@@ -277,7 +292,7 @@ VAR_ACTIONS = ("set-var-fmt", "set-var", "unset-var")
 UNSUPPORTED = frozenset("add-acl auth cache-use cache-store del-acl del-map disable-l7-retry do-resolve early-hint "
                         "normalize-uri replace-path replace-pathq replace-uri send-spoe-group set-dst set-dst-port "
                         "set-log-level set-map set-mark set-nice set-priority-class set-priority-offset set-src "
-                        "set-src-port set-timeout set-tos strict-mode use-service wait-for-body "
+                        "set-src-port set-timeout set-tos strict-mode wait-for-body "
                         "wait-for-handshake".split())  # fmt: skip
 
 

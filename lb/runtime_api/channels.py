@@ -26,8 +26,13 @@ import socket
 import time
 from typing import Any, Callable
 
+from lb.runtime_api import commands
+from lb.runtime_api.session import Session
+
 REQUEST_TIMEOUT = 1.0
 MAX_LINE = 1 << 22  # a worker's answer (every session of a busy worker) fits in 4 MB
+MAX_OUTBOX = 1 << 24  # answers a worker does not read: past this, the channel is closed
+Cli = Callable[[str], "str | None"]  # one command line -> its answer text (None: refused)
 
 
 def session_owner(session_id: int) -> tuple[int, int]:
@@ -36,16 +41,20 @@ def session_owner(session_id: int) -> tuple[int, int]:
 
 
 class WorkerChannel:
-    def __init__(self, sock: socket.socket, selector: selectors.BaseSelector, generation: int, slot: int) -> None:
+    def __init__(self, sock: socket.socket, selector: selectors.BaseSelector, generation: int, slot: int,
+                 cli: Cli | None = None) -> None:  # fmt: skip
         self.sock, self.selector = sock, selector
         self.generation, self.slot = generation, slot
+        self.cli = cli  # runs a worker's "cli" request; None: refused
         self.capable = False  # the worker said hello
         self.buffer = b""
+        self.outbox = bytearray()  # messages not sent yet (the socket buffer was full)
+        self.events = selectors.EVENT_READ
         self.waiters: dict[int, Callable[[dict | None], None]] = {}
         self.next_id = 1
         self.closed = False
         sock.setblocking(False)
-        selector.register(sock, selectors.EVENT_READ, self.on_readable)
+        selector.register(sock, selectors.EVENT_READ, self.on_event)
 
     def request(self, message: dict, done: Callable[[dict | None], None]) -> None:
         """Send a request; `done` gets the answer, or None if the worker cannot answer."""
@@ -55,12 +64,15 @@ class WorkerChannel:
         message = {**message, "id": self.next_id}
         self.waiters[self.next_id] = done
         self.next_id += 1
-        try:
-            self.sock.send(json.dumps(message).encode() + b"\n")  # small: fits the socket buffer
-        except OSError:
-            self.close()
+        self.send(message)  # queued behind any answer not sent yet
 
-    def on_readable(self, mask: int) -> None:
+    def on_event(self, mask: int) -> None:
+        if mask & selectors.EVENT_WRITE:
+            self.flush()
+        if mask & selectors.EVENT_READ and not self.closed:
+            self.on_readable()
+
+    def on_readable(self) -> None:
         try:
             data = self.sock.recv(65536)
         except (BlockingIOError, InterruptedError):
@@ -87,9 +99,43 @@ class WorkerChannel:
         if message.get("hello"):
             self.capable = True
             return
+        if "cmd" in message:
+            self.answer_request(message)
+            return
         done = self.waiters.pop(message.get("id", -1), None)
         if done is not None:
             done(message)
+
+    def answer_request(self, message: dict) -> None:
+        """A worker's request: "cli" runs its line in the runtime API (see the module docstring)."""
+        line = message.get("line")
+        answer = None
+        if message.get("cmd") == "cli" and isinstance(line, str) and "\n" not in line and self.cli is not None:
+            answer = self.cli(line)
+        self.send({"id": message.get("id"), "answer": answer})
+
+    def send(self, message: dict) -> None:
+        self.outbox += json.dumps(message).encode() + b"\n"
+        if len(self.outbox) > MAX_OUTBOX:
+            self.close()
+            return
+        self.flush()
+
+    def flush(self) -> None:
+        if self.closed:
+            return
+        try:
+            sent = self.sock.send(self.outbox) if self.outbox else 0
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self.close()
+            return
+        del self.outbox[:sent]
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if self.outbox else 0)
+        if events != self.events:
+            self.events = events
+            self.selector.modify(self.sock, events, self.on_event)
 
     def close(self) -> None:
         if self.closed:
@@ -128,9 +174,23 @@ class Gathering:
         return self.received >= self.expected or time.monotonic() >= self.deadline
 
 
-def attach(generation: Any, slot: int, master_end: socket.socket, selector: selectors.BaseSelector) -> None:
-    """Keep the master's end of a new worker's channel (replacing a dead worker's)."""
+def attach(generation: Any, slot: int, master_end: socket.socket, selector: selectors.BaseSelector,
+           cli: Cli | None = None) -> None:  # fmt: skip
+    """Keep the master's end of a new worker's channel (replacing a dead worker's);
+    `cli` runs the worker's command lines (the runtime API at level admin)."""
     old = generation.channels.get(slot)
     if old is not None:
         old.close()
-    generation.channels[slot] = WorkerChannel(master_end, selector, generation.number, slot)
+    generation.channels[slot] = WorkerChannel(master_end, selector, generation.number, slot, cli)
+
+
+def run_worker_line(state: Any, line: str) -> str | None:
+    """A worker's "cli" line run as a stats socket client's at level admin: the
+    answer text without the newline the non-interactive prompt adds after it,
+    None for a command that would wait for the workers."""
+    session = Session(commands.LEVEL_ADMIN, lambda s, args: commands.dispatch(s, args, state))
+    session.feed(line.encode("latin-1", "replace") + b"\n")
+    output = session.run().decode("latin-1")
+    if session.waiting():
+        return None
+    return output[:-1] if output.endswith("\n") else output

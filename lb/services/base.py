@@ -5,7 +5,8 @@ and body (bounded by tune.bufsize) have arrived, with a ServiceContext for
 what the worker can offer, and the service calls `done(reply)` exactly once:
 at once (the stats page, the Prometheus exporter), or later (the stats
 page's admin buttons wait for the master to apply a runtime API command).
-The engine frames the reply (content-length, connection), sends it, logs it
+The engine frames the reply (content-length, connection; the head only for a
+HEAD request, as for its own replies), sends it, logs it
 with the service's `log_name` in the server field (`fe fe/<STATS>`, termination
 state `LR`, as HAProxy), and counts it as intercepted.
 """
@@ -27,6 +28,13 @@ class ServiceRequest:
     client_ip: str
     proxy: str  # the frontend or backend whose rules or `stats` settings chose the service
     secure: bool = False  # the client connection is TLS (lb's `ssl` bind)
+    # The engine's lb.rules.txn.Txn of this request when it has one: the stats
+    # page evaluates its `stats admin` and `stats http-request` conditions on
+    # it (None: the service builds one from the fields above).
+    txn: Any = None
+    # False when the body did not fit the engine's buffer (tune.bufsize less
+    # tune.maxrewrite): the stats page answers its admin form with EXCD.
+    body_complete: bool = True
 
     def header(self, name: str) -> str | None:
         """The last value of header `name` (case-insensitive), or None."""
@@ -51,6 +59,7 @@ class ServiceReply:
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)  # e.g. content-type; not content-length
     reason: str = ""  # "" for the standard reason phrase of `status`
+    close: bool = False  # the connection closes after this reply (HAProxy's 400 from the exporter)
 
 
 Done = Callable[[ServiceReply], None]

@@ -41,7 +41,8 @@ def test_unknown_action_lists_what_lb_supports(tmp_path: Path) -> None:
         f"parsing [{tmp_path}/t.cfg:7]: 'http-request' expects 'add-header', 'allow', 'capture', 'del-header', "
         "'deny', 'redirect', 'reject', 'replace-header', 'replace-value', 'return', 'sc-inc-gpc*', 'sc-set-gpt*', "
         "'set-header', 'set-method', 'set-path', 'set-pathq', 'set-query', 'set-uri', 'silent-drop', 'tarpit', "
-        "'track-sc*', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', but got 'nosuchaction'.")  # fmt: skip
+        "'track-sc*', 'use-service', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', but got "
+        "'nosuchaction'.")  # fmt: skip
 
 
 @pytest.mark.parametrize("line,message", [
