@@ -88,7 +88,8 @@ def _ranged(args: list[str], low: int, high: int, message: str) -> int:
     return value
 
 
-@global_keyword("maxcomprate", doc="<kB/s>: per-worker compressor input rate above which new responses are not compressed")
+@global_keyword("maxcomprate", doc="<kB/s>: compressor input rate of a worker above which new responses are not "
+                "compressed")
 def kw_maxcomprate(ctx: KwContext, args: list[str]) -> None:
     rate = _ranged(args, 0, 1 << 31, "'maxcomprate' expects an integer argument in kb/s.")
     limits_for(ctx.config.global_).max_rate = rate * 1024

@@ -89,7 +89,7 @@ def word_match(sample: bytes, word: bytes) -> bool:
     by its XOR test), followed by blanks only."""
     if len(sample) < len(word):
         return False
-    for a, b in zip(sample, word):
+    for a, b in zip(sample, word, strict=False):  # sample may be longer: its tail is checked below
         if (a ^ b) not in (0, 0x20):
             return False
     return not sample[len(word) :].strip(b" \t")
