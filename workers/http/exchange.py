@@ -408,6 +408,8 @@ class Exchange(ServerConnOwner):
         conn, self.conn = self.conn, None
         if conn is not None:
             conn.close()
+            if self.comp is not None:
+                self.comp.release()  # no more body can come: the compressor's memory goes now
 
     def release_server(self) -> None:
         """The server no longer counts this exchange as in flight."""
