@@ -15,7 +15,9 @@ configured somewhere:
   else None;
 - `feed(body)` for each piece of body: the compressed bytes to send;
 - `end(ex)` in place of the client side's end_response: the end of the
-  compressed stream, then the end of the response.
+  compressed stream, then the end of the response;
+- `release()` when the server connection is dropped (an abort, a client
+  gone): zlib's state is freed at once, not when the exchange is collected.
 
 Nothing here knows HTTP/1 framing: the head is rewritten as HAProxy
 rewrites its HTX message (Content-Length removed, `transfer-encoding:
@@ -150,7 +152,7 @@ class ResponseCompression:
     def end(self, ex: Exchange) -> None:
         """The end of the compressed stream as a last piece of body, then the end of the response."""
         client = ex.client
-        tail = self.encoder.finish()
+        tail = self.encoder.finish() if self.encoder is not None else b""
         if tail:
             client.send_response_body(ex, tail)
         client.end_response(ex)
@@ -158,12 +160,12 @@ class ResponseCompression:
         self.release()
 
     def release(self) -> None:
+        """The stream is over (ended, or its server connection dropped): free zlib's state
+        now and give its share of maxzlibmem back."""
+        self.encoder = None
         if self.memory:
             self.resolved.budget.memory -= self.memory
             self.memory = 0
-
-    def __del__(self) -> None:  # an exchange aborted mid-body still gives its memory back
-        self.release()
 
 
 def encoded(message: HeaderList) -> list[tuple[bytes, bytes]]:

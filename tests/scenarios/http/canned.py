@@ -11,7 +11,8 @@ status and framing a test needs:
     pattern=1             PATTERN bytes instead (incompressible-ish, for sha256 checks)
     frame=length|chunked|close|http10   how the body is delimited (default length)
     pieces=N              the body goes out in N sends (N chunks when chunked)
-    gate=NAME             before piece i > 0, wait until the test calls open_gate(NAME, i)
+    gate=NAME             before piece i > 0, wait until the test calls open_gate(NAME, i);
+                          abort_at_gate(NAME, i) closes the connection there instead
     trailer=1             a trailer field `x-check: 1` (chunked)
 
 Every request is recorded (`requests`: target and header fields as
@@ -51,6 +52,7 @@ class CannedOrigin:
     def __init__(self) -> None:
         self.requests: list[Received] = []
         self._gates: dict[tuple[str, int], threading.Event] = {}
+        self._aborted: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
         self.server = RawServer(self._serve)
         self.port = self.server.port
@@ -68,6 +70,11 @@ class CannedOrigin:
             return self._gates.setdefault((name, index), threading.Event())
 
     def open_gate(self, name: str, index: int) -> None:
+        self.gate(name, index).set()
+
+    def abort_at_gate(self, name: str, index: int) -> None:
+        with self._lock:
+            self._aborted.add((name, index))
         self.gate(name, index).set()
 
     # -- serving ---------------------------------------------------------------------
@@ -122,8 +129,10 @@ class CannedOrigin:
                    trailer: bool) -> None:  # fmt: skip
         step = max(1, -(-len(body) // pieces)) if body else 1
         for index, start in enumerate(range(0, len(body), step)):
-            if gate is not None and index > 0 and not self.gate(gate, index).wait(GATE_TIMEOUT):
-                return  # the test gave up: the connection closes mid-body
+            if gate is not None and index > 0 and (not self.gate(gate, index).wait(GATE_TIMEOUT)
+                                                   or (gate, index) in self._aborted):  # fmt: skip
+                conn.shutdown(socket.SHUT_RDWR)  # the connection closes mid-body
+                return
             piece = body[start : start + step]
             conn.sendall(b"%X\r\n%s\r\n" % (len(piece), piece) if frame == "chunked" else piece)
         if frame == "chunked":

@@ -16,6 +16,7 @@ import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote
 
 from tests.logs.e2e_support import HAPROXY, listening
@@ -91,13 +92,13 @@ class Reply:
         return [(n, v) for n, v in self.headers if n.lower() != "date"]
 
 
-def read_reply(stream: socket.SocketIO | object, head_only: bool = False) -> Reply:
+def read_reply(stream: BinaryIO, head_only: bool = False) -> Reply:
     """Read one response from a buffered socket file."""
-    raw = [stream.readline()]  # type: ignore[attr-defined]
+    raw = [stream.readline()]
     status = int(raw[0].split(b" ")[1])
     headers = []
     while True:
-        line = stream.readline()  # type: ignore[attr-defined]
+        line = stream.readline()
         raw.append(line)
         if line in (b"\r\n", b""):
             break
@@ -109,24 +110,24 @@ def read_reply(stream: socket.SocketIO | object, head_only: bool = False) -> Rep
         pass
     elif "chunked" in names.get("transfer-encoding", ""):
         while True:
-            size_line = stream.readline()  # type: ignore[attr-defined]
+            size_line = stream.readline()
             raw.append(size_line)
             size = int(size_line.split(b";")[0], 16)
             if size == 0:
                 break
-            chunk = stream.read(size + 2)  # type: ignore[attr-defined]
+            chunk = stream.read(size + 2)
             raw.append(chunk)
             reply.chunks.append(chunk[:-2])
-        while (line := stream.readline()) not in (b"\r\n", b""):  # type: ignore[attr-defined]
+        while (line := stream.readline()) not in (b"\r\n", b""):
             reply.trailers.append(line.rstrip(b"\r\n"))
             raw.append(line)
         raw.append(line)
         reply.body = b"".join(reply.chunks)
     elif "content-length" in names:
-        reply.body = stream.read(int(names["content-length"]))  # type: ignore[attr-defined]
+        reply.body = stream.read(int(names["content-length"]))
         raw.append(reply.body)
     else:
-        reply.body = stream.read()  # type: ignore[attr-defined]
+        reply.body = stream.read()
         raw.append(reply.body)
     reply.raw = b"".join(raw)
     return reply

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import zlib
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 import pytest
 
@@ -206,29 +206,41 @@ def test_a_frontend_without_compression(lb: tuple[int, int], origin: CannedOrigi
 # -- ceilings --------------------------------------------------------------------------------------
 
 
+def gated(port: int, gate: str) -> tuple[socket.socket, BinaryIO, str | None]:
+    """A request whose response stops after its first piece until the gate opens:
+    (socket, its reader, the Content-Encoding of the head)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+    path = target(frame="chunked", pieces=2, gate=gate)
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n".encode())
+    stream = sock.makefile("rb")
+    return sock, stream, read_reply(stream, head_only=True).header("content-encoding")
+
+
 def test_maxzlibmem_bounds_the_responses_compressed_at_once(tmp_path: Path, origin: CannedOrigin) -> None:
     """1 MB holds three zlib streams of 15 window bits and memLevel 8 (about 262 KB each):
-    the fourth response in flight is sent as it is, the next after them is compressed."""
+    a fourth response in flight is sent as it is.  A response that ends gives its
+    memory back at once, one that the server aborts as soon as its exchange is gone."""
     port = free_port()
     config = CONFIG.format(global_extra="    nbproc 1\n    maxzlibmem 1", port=port, plain_port=free_port(),
                            origin=origin.port)  # fmt: skip
     proc = LbProcess(tmp_path, config).start()
-    socks, encodings = [], []  # the connections stay open: their exchanges are in flight
+    flights = [gated(port, f"mem{index}") for index in range(4)]
     try:
-        for index in range(4):
-            sock = socket.create_connection(("127.0.0.1", port), timeout=20)
-            path = target(frame="chunked", pieces=2, gate=f"mem{index}")
-            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n".encode())
-            stream = sock.makefile("rb")
-            encodings.append(read_reply(stream, head_only=True).header("content-encoding"))
-            socks.append((sock, stream))
-        assert encodings == ["gzip", "gzip", "gzip", None]
-        for index, (sock, stream) in enumerate(socks):
+        assert [encoding for _, _, encoding in flights] == ["gzip", "gzip", "gzip", None]
+        origin.open_gate("mem0", 1)  # the first ends ...
+        stream = flights[0][1]
+        while size := int(stream.readline(), 16):
+            stream.read(size + 2)
+        assert fetch(port, target(), GZIP).header("content-encoding") == "gzip"  # ... its memory is free at once
+        flights += [gated(port, "mem4"), gated(port, "mem5")]
+        assert [encoding for _, _, encoding in flights[4:]] == ["gzip", None]  # full again
+        origin.abort_at_gate("mem1", 1)  # the server gives up in the middle of the body
+        wait_until(lambda: fetch(port, target(), GZIP).header("content-encoding") == "gzip", 10,
+                   what="compression again once the aborted exchange is gone")  # fmt: skip
+    finally:
+        for index in range(6):
             origin.open_gate(f"mem{index}", 1)
+        for sock, stream, _ in flights:
             stream.close()
             sock.close()
-        # the closed exchanges give their memory back (as soon as the worker has seen them go)
-        wait_until(lambda: fetch(port, target(), GZIP).header("content-encoding") == "gzip", 10,
-                   what="compression again once the exchanges are gone")  # fmt: skip
-    finally:
         proc.stop()
