@@ -6,6 +6,7 @@ parser knows its keywords whatever the importing process.
 
 import lb.balance  # noqa: F401  balance
 import lb.checker.keywords  # noqa: F401  check, inter, rise, fall ...
+import lb.compression.keywords  # noqa: F401  compression, maxcomprate, maxcompcpuusage, maxzlibmem, tune.comp/zlib
 import lb.config.kw_global  # noqa: F401
 import lb.config.kw_proxy  # noqa: F401
 import lb.config.kw_server  # noqa: F401

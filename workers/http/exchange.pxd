@@ -93,6 +93,7 @@ cdef class Exchange(ServerConnOwner):
     cdef public long long interim_size
     cdef public list resp_trailers
     cdef public bytes local_data
+    cdef public object comp
     # timers and log facts
     cdef public double headers_at
     cdef public double sent_at

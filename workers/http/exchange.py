@@ -161,6 +161,7 @@ class Exchange(ServerConnOwner):
         interim_size = 0  # HTX size of the 1xx responses relayed before the final one
         resp_trailers: list[tuple[bytes, bytes]] | None = None
         local_data = b""  # the reply lb sent itself, for its logged size
+        comp: Any = None  # lb.compression.stream.ResponseCompression: this response is (to be) compressed
         # timers (monotonic seconds; -1 = not reached) and log facts
         headers_at = -1.0
         sent_at = -1.0
@@ -303,6 +304,9 @@ class Exchange(ServerConnOwner):
             else:
                 conn.attach(self, client.deadline, client.plan.limits)
         conn.requests += 1
+        compression = client.plan.compression
+        if compression is not None:  # lb.compression: the encoding the client accepts; offload
+            self.comp = compression.on_request(self)
         if self.rules is not None:
             policy.server_chosen(self, server)
         self.sent_at = now = client.loop.now
@@ -404,6 +408,8 @@ class Exchange(ServerConnOwner):
         conn, self.conn = self.conn, None
         if conn is not None:
             conn.close()
+            if self.comp is not None:
+                self.comp.release()  # no more body can come: the compressor's memory goes now
 
     def release_server(self) -> None:
         """The server no longer counts this exchange as in flight."""
@@ -442,7 +448,11 @@ class Exchange(ServerConnOwner):
                 self.reply_local(reply, close=True)
                 raise StopParsing  # the rest of the server's bytes are not relayed
         try:
-            client.send_response_head(self, version, reason)
+            comp = self.comp
+            if comp is None:
+                client.send_response_head(self, version, reason)
+            else:  # lb.compression decides on this response and sends its head, rewritten or not
+                self.comp = comp.send_head(self, version, reason)
         except heads.BadFraming:  # nothing was sent: HAProxy's 502
             self.server_failed(502, "PH")
             raise StopParsing from None
@@ -457,6 +467,9 @@ class Exchange(ServerConnOwner):
 
     def resp_body(self, body: bytes) -> None:
         self.resp_payload += len(body)
+        comp = self.comp
+        if comp is not None:
+            body = comp.feed(body)
         self.client.send_response_body(self, body)
 
     def resp_complete(self) -> None:
@@ -467,7 +480,11 @@ class Exchange(ServerConnOwner):
             self.finish_response()
 
     def finish_response(self) -> None:
-        self.client.end_response(self)
+        comp = self.comp
+        if comp is None:
+            self.client.end_response(self)
+        else:
+            comp.end(self)  # the compressed stream's last bytes, then end_response
         self.resp_done = True
         backend = self.backend
         assert backend is not None and backend.plan is not None

@@ -16,6 +16,7 @@ cdef class FrontendPlan:
     cdef public bint frontend_tracks
     cdef public object static_backend
     cdef public object direct_backend
+    cdef public object compression
 
 
 cdef class BackendPlan:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lb.compression.stream import attach_compression
 from lb.config.model import Global, Proxy
 from lb.rules import pipeline
 from lb.rules.capture import cookie_capture_of
@@ -19,6 +20,7 @@ from lb.rules.model import AREA
 from lb.rules.uniqueid import UniqueId, unique_id_of
 
 if TYPE_CHECKING:
+    from lb.compression.stream import CompressionPlan
     from workers.runtime import BackendRuntime, FrontendRuntime, Runtime, ServerRuntime
 
 MODE_KAL, MODE_SCL, MODE_CLO = 0, 1, 2  # keep-alive < server-close < close (HAProxy)
@@ -60,6 +62,7 @@ class FrontendPlan:
         self.needs_response = bool(settings.res_program or settings.res_captures or settings.cookie_capture)
         self.static_backend = None if self.needs_request else frontend.static_backend
         self.direct_backend = self.raw_path_backend(conf)
+        self.compression: CompressionPlan | None = None  # set by build_plans
 
     def raw_path_backend(self, conf: Proxy) -> BackendRuntime | None:
         """The backend every request goes to when the request rules would do nothing
@@ -95,3 +98,4 @@ def build_plans(runtime: Runtime) -> None:
         backend.plan = BackendPlan(backend) if AREA in backend.conf.areas else None
     for frontend in runtime.frontends.values():
         frontend.plan = FrontendPlan(frontend, limits) if frontend.is_http else None
+    attach_compression(runtime)
