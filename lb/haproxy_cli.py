@@ -27,7 +27,7 @@ from typing import Any
 
 import lb.config
 from lb import systemd
-from lb.config.diagnostics import diagnostic_lines, head, verdict
+from lb.config.diagnostics import EXIT_NO_LISTENER, diagnostic_lines, head, verdict
 from lb.config.model import Config
 from lb.config.validate import has_listener
 from lb.haproxy_args import Args, Usage, parse, program_name, usage_text, version_string, version_text
@@ -163,6 +163,8 @@ def load(paths: list[str], args: Args) -> tuple[Config, int]:
     config = lb.config.load(paths)
     apply_overrides(config, args)
     status, out, extra = verdict(config)
+    if status == EXIT_NO_LISTENER and config.global_.stats_sockets:
+        status, out = 0, [line for line in out if "no listener" not in line] + ["Configuration file is valid"]
     config.diagnostics.extend(extra)
     for line in config_lines(config, args):
         print(line, file=sys.stderr)
@@ -170,6 +172,11 @@ def load(paths: list[str], args: Args) -> tuple[Config, int]:
     if args.check and not args.quiet and out:
         print("\n".join(out))
     return config, status
+
+
+def listens(config: Config) -> bool:
+    """HAProxy counts its stats sockets as listeners: a file of backends and a CLI starts."""
+    return has_listener(config) or bool(config.global_.stats_sockets)
 
 
 def check(paths: list[str], args: Args) -> int:
@@ -202,7 +209,7 @@ def start(paths: list[str], args: Args) -> int:
     config, status = load(paths, args)
     if status == 1:
         return EXIT_FAILURE
-    if not has_listener(config):
+    if not listens(config):
         return alert("[haproxy.main()] No enabled listener found (check for 'bind' directives) ! Exiting.",
                      notices=False)  # fmt: skip
     for bind in args.master_cli:

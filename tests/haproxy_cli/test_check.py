@@ -117,3 +117,29 @@ def test_version_flags() -> None:
     assert short.returncode == 0 and short.stdout.startswith("HAProxy version 2.6.12-lb-")
     verbose = run_cli("-vv")
     assert "Feature list : " in verbose.stdout and "+OPENSSL" in verbose.stdout
+
+
+def test_tuning_lines_are_accepted_with_a_notice(tmp_path: Path) -> None:
+    cfg = tmp_path / "tune.cfg"
+    cfg.write_text("global\n    tune.idle-pool.shared on\n    tune.ssl.capture-buffer-size 1\n    busy-polling\n"
+                   + GOOD.replace("bind 127.0.0.1:8080", "bind 127.0.0.1:8080 proto h1"))  # fmt: skip
+    result = run_cli("-c", "-dW", "-f", str(cfg))  # notices are not warnings, even with zero-warning
+    assert (result.returncode, result.stdout) == (0, "Configuration file is valid\n")
+    assert f"[NOTICE]   ({result.stderr.split('(')[1].split(')')[0]}) : config : parsing [{cfg}:2] : " \
+           "'tune.idle-pool.shared' has no effect in lb; accepted for compatibility." in result.stderr
+    bad = tmp_path / "bad.cfg"
+    bad.write_text("global\n    tune.idle-pool.shared maybe\n" + GOOD.replace("8080", "8080 proto h2"))
+    alerts_seen = alerts(run_cli("-c", "-f", str(bad)).stderr)
+    assert f"config : parsing [{bad}:2] : 'tune.idle-pool.shared' expects either 'on' or 'off' but got " \
+           "'maybe'." in alerts_seen
+    assert f"config : parsing [{bad}:9] : 'proto h2' is not supported by lb (it speaks HTTP/1.1 only)." in alerts_seen
+
+
+def test_a_stats_socket_counts_as_a_listener(tmp_path: Path) -> None:
+    """As in HAProxy, a file of backends and a CLI socket is valid (the health-check reg-tests are such)."""
+    cfg = tmp_path / "cli.cfg"
+    cfg.write_text(f"global\n    stats socket {tmp_path}/stats.sock level admin\n"
+                   "backend be\n    server s1 127.0.0.1:8000 check\n")  # fmt: skip
+    result = run_cli("-c", "-f", str(cfg))
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[-1] == "Configuration file is valid"  # after "Warnings were found."
