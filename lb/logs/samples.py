@@ -4,7 +4,7 @@ HAProxy accepts any sample expression there; lb knows the fetches below,
 each a function of the LogRecord.  A fetch HAProxy has and lb does not is
 accepted with a warning and logs as absent (`-`), so an existing config
 still loads; a name HAProxy does not know either is an error with HAProxy's
-wording.  Converters (`%[src,hex]`) are accepted with a warning and ignored.
+wording.  Converters (`%[src,hex]`) are lb.rules' (HAProxy's list).
 A sample renders like HAProxy's lf_text: its string form, quoted with Q,
 `-` when absent.
 """
@@ -126,9 +126,22 @@ def check(expr: SampleExpr, rest_of_format: str) -> list[str]:
             raise SampleError(f"failed to parse sample expression <{rest_of_format}> : "
                               f"unknown fetch method '{expr.fetch}'")
         notes.append(f"sample fetch '{expr.fetch}' is not supported by lb; it is logged as '-'")
-    for converter in expr.converters:
-        notes.append(f"converter '{converter}' in '%[{expr.text}]' is not supported by lb and is ignored")
+    if expr.converters:
+        from lb.rules.sample import FetchError, value_converters
+
+        try:
+            value_converters(expr.converters)
+        except FetchError as exc:
+            if not _haproxy_only(str(exc)):
+                raise SampleError(f"failed to parse sample expression <{rest_of_format}> : {exc}") from None
+            notes.append(f"{exc} in '%[{expr.text}]': HAProxy has it, lb does not; it is logged as '-'")
     return notes
+
+
+def _haproxy_only(message: str) -> bool:
+    from lb.rules.converters import HAPROXY_ONLY
+
+    return message.startswith("unknown converter '") and message.split("'")[1] in HAPROXY_ONLY
 
 
 def http_only(expr: SampleExpr) -> bool:
@@ -139,5 +152,15 @@ def sample_part(expr: SampleExpr, opts: int) -> Part:
     """A Part writing the fetch's value with lf_text rules (flags M, Q, E)."""
     builder = FETCHES.get(expr.fetch)
     fetch = builder[1](expr.args) if builder else (lambda r: None)
+    if expr.converters and builder:  # HAProxy's converters, lb.rules' implementation
+        from lb.rules.sample import value_converters
+
+        from lb.rules.fetches import FetchError
+
+        try:
+            fetched, convert = fetch, value_converters(expr.converters)
+            fetch = lambda r: convert(fetched(r))  # noqa: E731
+        except FetchError:  # a converter lb lacks (noted at compile time): no sample
+            fetch = lambda r: None  # noqa: E731
     text = text_renderer(opts)
     return Part("{p}sample(r)", {"sample": lambda r: text(fetch(r))})
