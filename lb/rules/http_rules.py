@@ -67,6 +67,7 @@ class RuleContext:
     action: str
     settings: HttpSettings
     response: bool
+    table: "dict[str, Parser] | None" = None  # the actions of this keyword (default: by direction)
 
     @property
     def direction(self) -> int:
@@ -282,7 +283,7 @@ UNSUPPORTED = frozenset("add-acl auth cache-use cache-store del-acl del-map disa
 
 
 def _parse_action(rc: RuleContext, words: list[str]) -> tuple[Any, list[str]]:
-    table = RESPONSE_ACTIONS if rc.response else REQUEST_ACTIONS
+    table = rc.table or (RESPONSE_ACTIONS if rc.response else REQUEST_ACTIONS)
     name = rc.action
     for var_kind in VAR_ACTIONS:
         if name.startswith(var_kind + "(") and name.endswith(")"):
@@ -295,15 +296,16 @@ def _parse_action(rc: RuleContext, words: list[str]) -> tuple[Any, list[str]]:
     return parser(rc, words)
 
 
-def parse_rule(ctx: KwContext, words: list[str], response: bool) -> Rule | None:
-    """Parse one http-request/http-response line; report problems on ctx."""
+def parse_rule(ctx: KwContext, words: list[str], response: bool, table: dict[str, Parser] | None = None) -> Rule | None:
+    """Parse one http-request/http-response line (or another keyword's, with its `table`
+    of actions); report problems on ctx."""
     kw = words[0]
     proxy = proxy_of(ctx)
-    table = RESPONSE_ACTIONS if response else REQUEST_ACTIONS
+    table = table or (RESPONSE_ACTIONS if response else REQUEST_ACTIONS)
     if len(words) < 2 or not words[1]:
         _tight(ctx, _expects(kw, table, ""))
         return None
-    rc = RuleContext(ctx, kw, words[1], settings_for(proxy), response)
+    rc = RuleContext(ctx, kw, words[1], settings_for(proxy), response, table)
     try:
         action, rest = _parse_action(rc, words[2:])
     except KeyError:
