@@ -7,6 +7,7 @@ parser knows its keywords whatever the importing process.
 import lb.balance  # noqa: F401  balance
 import lb.compat  # noqa: F401  tune.* and process keywords accepted with a notice, bind proto
 import lb.checker.keywords  # noqa: F401  check, inter, rise, fall ...
+import lb.checker.native  # noqa: F401  option pgsql-check, mysql-check, redis-check, ldap-check, smtpchk
 import lb.config.kw_global  # noqa: F401
 import lb.config.kw_proxy  # noqa: F401
 import lb.config.kw_server  # noqa: F401
