@@ -8,7 +8,9 @@ Registered into lb.rules.fetches.FETCHES on import:
     capture.req.method|uri|ver, capture.res.ver   the request line as received, the response version
     fc_pp_authority           the AUTHORITY TLV of the PROXY v2 header (the client's SNI)
     fc_pp_unique_id           the UNIQUE_ID TLV of the PROXY v2 header
-    srv_name                  the server the request went to
+    srv_name, srv_id          the server the request went to
+    so_name                   the name of the bind line that accepted the connection
+    bin(<hex>)                a constant binary sample
 
 The TLVs are those the engine stored on ConnFacts.pp_tlvs (lb.rules.pptlv).
 """
@@ -105,6 +107,38 @@ fetch("fc_pp_unique_id", "str", USE_ANY)(_tlv(PP2_TYPE_UNIQUE_ID))
 @fetch("srv_name", "str", USE_ANY)
 def _srv_name(args: list[str]) -> tuple[One, All]:
     return _single(lambda txn: txn.server.name if txn.server is not None else None)
+
+
+@fetch("srv_id", "int", USE_ANY)
+def _srv_id(args: list[str]) -> tuple[One, All]:
+    return _single(lambda txn: txn.server.id if txn.server is not None else None)
+
+
+@fetch("so_name", "str", USE_ANY)
+def _so_name(args: list[str]) -> tuple[One, All]:
+    """The `name` of the bind line that accepted the connection (no sample without one)."""
+    from lb.config.model import listener_ids
+
+    def get(txn: Any) -> str | None:
+        frontend = txn.frontend
+        if frontend is None:
+            return None
+        for bind, ident in zip(frontend.binds, listener_ids(frontend.binds), strict=True):
+            if ident == txn.facts.listener_id:
+                return bind.options.get("name")
+        return None
+
+    return _single(get)
+
+
+@fetch("bin", "bin", USE_ANY, args=(1, 1))
+def _bin(args: list[str]) -> tuple[One, All]:
+    """A constant binary sample from its hex digits."""
+    try:
+        value = bytes.fromhex(args[0])
+    except ValueError:
+        raise FetchError(f"failed to parse '{args[0]}' as type 'binary' at position 1") from None
+    return (lambda txn: value), (lambda txn: (value,))
 
 
 __all__ = ["USE_REQ"]

@@ -103,3 +103,18 @@ def test_unique_id_needs_a_format(tmp_path) -> None:
     assert one("unique-id", t) is None  # HAProxy: no sample without unique-id-format
     frontend.areas["unique-id"] = UniqueId(format="%ci")
     assert one("unique-id", t) == "stale"
+
+
+def test_so_name_srv_id_and_bin(tmp_path) -> None:
+    config = load(tmp_path, "frontend fe\n    bind :8080 name plain\n    bind :8081\n    default_backend be\n"
+                            "backend be\n    server s1 127.0.0.1:9000\n    server s2 127.0.0.1:9001\n")  # fmt: skip
+    t = txn(frontend=config.frontends["fe"])
+    t.facts.listener_id = 1
+    assert one("so_name", t) == "plain"
+    t.facts.listener_id = 2
+    assert one("so_name", t) is None  # a bind without a name
+    t.server = config.backends["be"].servers[1]
+    assert (one("srv_id", t), one("srv_name", t)) == (2, "s2")
+    assert one("bin(14fb9c03),ub64enc", t) == "FPucAw"
+    with pytest.raises(Exception, match="as type 'binary'"):
+        compile_sample("bin(xyz)")
