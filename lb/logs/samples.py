@@ -57,6 +57,15 @@ def _request_part(part: str) -> Callable[[Any], Any]:
     return lambda r: extract(request_line(r)) if request_line(r) else None
 
 
+def _integer(args: list[str]) -> int:
+    text = args[0] if args else ""
+    return int(text) if text.lstrip("+-").isdigit() else 0
+
+
+def _constant(value: Any) -> Callable[[Any], Any]:
+    return lambda r: value
+
+
 # name -> (HTTP only, builder(args) -> fetch(record))
 FETCHES: dict[str, tuple[bool, Callable[[list[str]], Callable[[Any], Any]]]] = {
     "src": (False, lambda a: lambda r: r.client_ip),
@@ -74,6 +83,9 @@ FETCHES: dict[str, tuple[bool, Callable[[list[str]], Callable[[Any], Any]]]] = {
     "query": (True, lambda a: _request_part("query")),
     "url": (True, lambda a: _request_part("uri")),
     "req.hdr": (True, _header), "hdr": (True, _header), "req.fhdr": (True, _header),
+    "str": (False, lambda a: _constant(a[0] if a else "")),  # constants: usable in every context
+    "int": (False, lambda a: _constant(_integer(a))),
+    "bool": (False, lambda a: _constant(int(_integer(a) != 0))),
     "capture.req.hdr": (True, lambda a: _capture("captured_request_headers", a)),
     "capture.res.hdr": (True, lambda a: _capture("captured_response_headers", a)),
 }
@@ -110,7 +122,7 @@ KNOWN_ELSEWHERE = frozenset((
     "capture.req.ver", "capture.res.ver", "req.body", "sc_http_req_rate", "sc0_http_req_rate", "fc_rtt",
     "fc_rttvar", "be_id", "fe_id", "srv_id", "hostname", "env", "date", "uuid", "rand", "base", "http_first_req",
     "req.ver", "res.ver", "req_ver", "base32", "url_param", "urlp", "bc_src", "bc_src_port", "so_id", "ipv4",
-    "str", "int", "always_true", "always_false", "nbproc", "proc", "thread", "pid",
+    "always_true", "always_false", "nbproc", "proc", "thread", "pid",
 ))  # fmt: skip
 
 
@@ -158,8 +170,10 @@ def sample_part(expr: SampleExpr, opts: int) -> Part:
         from lb.rules.fetches import FetchError
 
         try:
+            from lb.rules.samptypes import to_text
+
             fetched, convert = fetch, value_converters(expr.converters)
-            fetch = lambda r: convert(fetched(r))  # noqa: E731
+            fetch = lambda r: (lambda v: to_text(v) if isinstance(v, (bool, bytes)) else v)(convert(fetched(r)))  # noqa: E731
         except FetchError:  # a converter lb lacks (noted at compile time): no sample
             fetch = lambda r: None  # noqa: E731
     text = text_renderer(opts)

@@ -115,3 +115,14 @@ def test_value_converters_for_log_samples() -> None:
     convert = value_converters(["upper", "regsub(X,y)", "concat(-,txn.nope,!)"])
     assert convert("axb") == "AyB-!"
     assert convert(None) is None
+
+
+def test_log_format_samples_use_the_same_converters_and_constants() -> None:
+    from lb.logs.logformat import compile_format
+    from lb.logs.record import LogRecord
+
+    compiled = compile_format("%[str(hello),upper] %[int(41),add(1)] %[bool(1)] %[int(3),odd] %[str(abc),hex] "
+                              "%[str(a),concat(-,txn.x,)] %[str(abc),json_query(x)]", "http")  # fmt: skip
+    assert compiled.notes == ["unknown converter 'json_query' in '%[str(abc),json_query(x)]': HAProxy has it, lb does "
+                              "not; it is logged as '-'"]  # fmt: skip
+    assert compiled.render(LogRecord(), None) == "HELLO 42 1 1 616263 a- -"
