@@ -42,7 +42,9 @@ AFTER_RESPONSE_ACTIONS: dict[str, Parser] = {
 FINAL = ("allow",)
 
 
-@keyword("http-after-response", doc="<action> [args] [if|unless <cond>]: add-header set-header del-header "
+# applied=False until the engine calls after_response()/after_response_reply(): until then a
+# configuration using these rules loads with lbctl check's "parsed but not applied" warning.
+@keyword("http-after-response", applied=False, doc="<action> [args] [if|unless <cond>]: add-header set-header del-header "
          "replace-header replace-value set-status capture set-var set-var-fmt unset-var allow, on every response "
          "sent (lb's own replies too)")  # fmt: skip
 def kw_http_after_response(ctx: KwContext, args: list[str]) -> None:
