@@ -1,8 +1,10 @@
-"""What lb provides in HAProxy's terms: the release it models and its build features (all processes).
+"""What lb provides in HAProxy's terms: the release it models and its build features (all processes; stdlib only).
 
 HAProxy answers `.if feature(OPENSSL)` and `-vv` from the options it was
 built with.  lb has no build options; it has modules, and a module that
-gives lb a capability HAProxy names declares it here when it is imported:
+gives lb a capability HAProxy names declares it here when it is imported
+(lb.config.keywords imports every keyword module; parse_files and
+lb-haproxy import it before asking):
 
     from lb import features
     features.provide("PROMEX", __name__)     # e.g. the Prometheus exporter, once it exists
@@ -46,26 +48,18 @@ def withdraw(name: str) -> None:
     _PROVIDED.pop(name.upper(), None)
 
 
-def _declare_all() -> None:
-    """Import every module that may declare a feature (the keyword modules)."""
-    import lb.config.keywords  # noqa: F401
-
-
 def has(name: str) -> bool:
     """`feature(name)` of a `.if` condition: HAProxy compares names case-sensitively."""
-    _declare_all()
     return name in _PROVIDED
 
 
 def provided() -> dict[str, str]:
     """Every declared feature and the module that declared it."""
-    _declare_all()
     return dict(_PROVIDED)
 
 
 def feature_list() -> str:
     """`-vv`'s `Feature list :` value: HAProxy's names, `+` when lb provides them."""
-    _declare_all()
     names = list(HAPROXY_FEATURES) + sorted(set(_PROVIDED) - set(HAPROXY_FEATURES))
     return " ".join(("+" if name in _PROVIDED else "-") + name for name in names)
 
@@ -78,4 +72,4 @@ if hasattr(select, "epoll"):
 if hasattr(select, "poll"):
     provide("POLL", "selectors")
 provide("GETADDRINFO", "lb.config.types")
-provide("SYSTEMD", "lb.systemd")  # `lb-haproxy -Ws` notifies systemd (READY=1, RELOADING=1, STOPPING=1)
+provide("SYSTEMD", "lb.sdnotify")  # the master notifies systemd (READY=1, RELOADING=1, STOPPING=1)

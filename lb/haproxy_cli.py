@@ -11,6 +11,8 @@ signals and exit codes on top (`HaproxyMaster`).  Under `-W`, SIGUSR2
 reloads like SIGHUP and the master exits 130 after SIGINT, 0 after
 SIGTERM or SIGUSR1, as HAProxy 2.6's does; without `-W`, SIGINT and
 SIGTERM end the process by that signal, as HAProxy's standalone mode.
+Under `-Ws` (systemd), lb's master sends READY=1/RELOADING=1/STOPPING=1
+itself (lb.sdnotify), whenever `$NOTIFY_SOCKET` is set.
 `-sf`/`-st` take the old processes' listening sockets (lb.takeover), start,
 then soft-stop (SIGUSR1) or terminate (SIGTERM) the old pids.
 """
@@ -26,7 +28,7 @@ import sys
 from typing import Any
 
 import lb.config
-from lb import systemd
+import lb.config.keywords  # noqa: F401  (every keyword module: the features they declare, for -cc and -vv)
 from lb.config.diagnostics import EXIT_NO_LISTENER, diagnostic_lines, head, verdict
 from lb.config.model import Config
 from lb.config.validate import has_listener
@@ -264,8 +266,6 @@ class Ready:
     def __call__(self, problem: str | None) -> None:
         if problem is None:
             stop_old_processes(self.args)
-            if self.args.systemd:
-                systemd.ready(os.getpid())
         if self.fd is not None:
             os.write(self.fd, (problem or "ok").replace("\n", " ").encode() + b"\n")
             os.close(self.fd)
@@ -283,7 +283,7 @@ def stop_old_processes(args: Args) -> None:
 
 
 class HaproxyMaster(Master):
-    """lb's master with HAProxy's signals, exit codes, systemd notifications and `-f` directories."""
+    """lb's master with HAProxy's signals, exit codes and `-f` directories (it notifies systemd itself)."""
 
     def __init__(self, sources: list[str], config: Config, listeners: ListenerSet, ready: Any, args: Args) -> None:
         self.args = args
@@ -318,36 +318,19 @@ class HaproxyMaster(Master):
 
     def handle_term(self) -> None:
         self.stop_signal = self.stop_signal or signal.SIGTERM
-        if self.args.systemd:
-            systemd.stopping()
         super().handle_term()
 
     def handle_int(self) -> None:
         self.stop_signal = self.stop_signal or signal.SIGINT
-        if self.args.systemd:
-            systemd.stopping()
         super().handle_term()
 
     def handle_usr1(self) -> None:
         self.stop_signal = self.stop_signal or signal.SIGUSR1
-        if self.args.systemd and not self.stopping:
-            systemd.stopping()
         super().handle_usr1()
-
-    def reload(self) -> None:
-        if self.args.systemd:
-            systemd.reloading()
-        super().reload()
 
     def start_generation(self, config: Config, previous: Any) -> None:
         apply_overrides(config, self.args)
         super().start_generation(config, previous)
-
-    def promote(self, generation: Any) -> None:
-        first = self.ready is not None
-        super().promote(generation)
-        if self.args.systemd and not first:
-            systemd.ready(self.pid)  # the end of a reload
 
 
 def run_master(paths: list[str], config: Config, listeners: ListenerSet, args: Args, ready: Ready) -> int:

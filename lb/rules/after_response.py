@@ -25,8 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from lb.config.kw_proxy import proxy_of
-from lb.config.model import LOC_HIDDEN, MODE_HTTP, SECTION_DEFAULTS, Config, Diagnostic
-from lb.config.parser import cap_str
+from lb.config.model import LOC_HIDDEN, MODE_HTTP, SECTION_DEFAULTS, Config, Diagnostic, cap_str
 from lb.config.registry import KwContext, keyword, post_parse
 from lb.rules.actions import ALLOW
 from lb.rules.http_rules import RESPONSE_ACTIONS, VAR_ACTIONS, Parser, program_of, run_rules
@@ -44,7 +43,8 @@ FINAL = ("allow",)
 
 # applied=False until the engine calls after_response()/after_response_reply(): until then a
 # configuration using these rules loads with lbctl check's "parsed but not applied" warning.
-@keyword("http-after-response", applied=False, doc="<action> [args] [if|unless <cond>]: add-header set-header del-header "
+@keyword("http-after-response", applied=False,
+         doc="<action> [args] [if|unless <cond>]: add-header set-header del-header "
          "replace-header replace-value set-status capture set-var set-var-fmt unset-var allow, on every response "
          "sent (lb's own replies too)")  # fmt: skip
 def kw_http_after_response(ctx: KwContext, args: list[str]) -> None:

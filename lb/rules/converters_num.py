@@ -1,6 +1,6 @@
 """Arithmetic, bit, hash, digest and address converters, HAProxy 2.6's (worker; built in master, cli).
 
-Registered into lb.rules.converters.CONVERTERS on import.  Arithmetic is
+Registered into lb.rules.convbase.CONVERTERS on import (lb.rules.converters imports this module).  Arithmetic is
 on signed 64-bit integers and saturates instead of wrapping (`add`,
 `sub`, `mul`), `div` by zero gives the largest integer and `mod` by zero
 0, as src/sample.c does; their argument is an integer or a variable name
@@ -17,7 +17,7 @@ import time
 import zlib
 from typing import Any, Callable
 
-from lb.rules.converters import CONVERTERS, ArgError, Conv, ConvDef, converter, int_arg, is_var_name, simple
+from lb.rules.convbase import CONVERTERS, ArgError, Conv, ConvDef, converter, int_arg, is_var_name, simple
 from lb.rules.samptypes import SINT_MAX, SINT_MIN, ip_from_int, to_int, to_text
 from lb.rules.addr import Ip, parse_ip
 

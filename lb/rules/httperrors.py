@@ -23,6 +23,7 @@ the HTTP/1 layer sends for 400/408); replies that are not a raw file go to
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,9 +31,10 @@ from lb.config.kw_proxy import proxy_of
 from lb.config.model import LOC_HIDDEN, Config, Diagnostic, Location
 from lb.config.registry import KwContext, KwError, keyword, post_parse, section
 from lb.rules.fetches import USE_REQ
+from lb.rules.errref import PENDING
 from lb.rules.fmt import FormatError
 from lb.rules.model import settings_for
-from lb.rules.reply import Reply, parse_raw_response
+from lb.rules.reply import parse_raw_response
 from lb.rules.rule_reply import ReplyError, build_outcome, parse_reply_args
 
 SECTION = "http-errors"
@@ -41,6 +43,7 @@ AREA = "http-errors"
 HANDLED = (200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 421, 422, 425, 429, 500, 501, 502, 503, 504)
 _SECTIONS = "http_errors"  # Config.global_.extras key: {name: ErrorsSection}
 _CURRENT = "http_errors.current"
+_NAME_RE = re.compile(r"[^A-Za-z0-9_.:-]")
 
 
 @dataclass
@@ -63,32 +66,18 @@ class Step:
     loc: Location | None = None
 
 
-@dataclass
-class SectionRef:
-    """`errorfiles <name>` as a deny/return payload: resolved after parsing."""
-
-    name: str
-    status: int
-    reply: Reply | None = None
-
-
-_PENDING: list[SectionRef] = []  # refs made while parsing the current configuration
-
-
 def _sections(config: Config) -> dict[str, ErrorsSection]:
     return config.global_.extras.setdefault(_SECTIONS, {})
 
 
 @section(SECTION)
 def sec_http_errors(ctx: KwContext, args: list[str]) -> None:
-    from lb.config.parser import _NAME_RE
-
     sections = _sections(ctx.config)
     ctx.config.global_.extras[_CURRENT] = None
     if len(args) < 2 or not args[1]:
         ctx.alert("missing name for http-errors section.")
         return
-    bad = _NAME_RE.search(args[1])
+    bad = _NAME_RE.search(args[1])  # HAProxy's invalid_char(), as for proxy names
     if bad:
         ctx.alert(f"character '{bad.group(0)}' is not permitted in '{args[0]}' name '{args[1]}'.")
     if args[1] in sections:
@@ -172,13 +161,6 @@ def kw_http_error(ctx: KwContext, args: list[str]) -> None:
     _steps(ctx).append(Step("reply", (spec.status,), snapshot, reply=reply, loc=ctx.loc))
 
 
-def section_reply(name: str, status: int) -> SectionRef:
-    """A deny/return payload `errorfiles <name>`: a reference filled after parsing."""
-    ref = SectionRef(name, status)
-    _PENDING.append(ref)
-    return ref
-
-
 # -- after parsing -------------------------------------------------------------------------------
 
 
@@ -202,14 +184,14 @@ def resolve_errorfiles(config: Config) -> None:
             else:
                 proxy.errorfiles.pop(code, None)
         proxy.areas[AREA + ".replies"] = {code: value for code, (kind, value) in decided.items() if kind != "raw"}
-    for ref in _PENDING:
+    for ref in PENDING:
         errors = sections.get(ref.name)
         if errors is None:
             config.diagnostics.append(Diagnostic(
                 "ALERT", f"unknown http-errors section '{ref.name}' referenced by an http reply.", None, LOC_HIDDEN))
         elif ref.status in errors.pages:
             ref.reply = parse_raw_response(errors.pages[ref.status])
-    _PENDING.clear()
+    PENDING.clear()
 
 
 def _choice(config: Config, proxy: Any, step: Step, code: int,

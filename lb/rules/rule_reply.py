@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from lb.rules.actions import Final, Verdict
 from lb.rules.errors import ERROR_CODES, error_reply
+from lb.rules.errref import section_reply
 from lb.rules.fmt import Format
 from lb.rules.reply import RawResponseError, build_reply, parse_raw_response
 
@@ -104,8 +105,6 @@ def build_outcome(spec: ReplySpec, kind: str, term: str, warn: Callable[[str], N
                                                term))  # fmt: skip
     word, argument = payload
     if word == "errorfiles":
-        from lb.rules.httperrors import section_reply
-
         ref, status = section_reply(argument, spec.status), spec.status
         return Final(build=lambda txn: Verdict(kind, ref.reply or error_reply(status, txn.backend, txn.frontend, txn),
                                                status, term))  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import lb.config.keywords  # noqa: F401  (the modules declaring features)
 from lb.config.cfgcond import Blocks, CondError, evaluate, message_directive, version_tuple
 from lb.config.model import LOC_PARSING_TIGHT, Diagnostic, Location
 

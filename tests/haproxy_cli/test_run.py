@@ -100,16 +100,21 @@ def test_systemd_notify_ready_reload_and_stop(tmp_path, backend, started) -> Non
     port = free_port()
     env = {**haproxy_env(), "NOTIFY_SOCKET": notify_path}
     lb = started("-Ws", "-f", write(tmp_path, tcp_config(port, backend.port)), "-S", "/tmp/none.sock", env=env)
-    assert notify.recv(256).decode() == f"READY=1\nMAINPID={lb.pid}"
+
+    def fields() -> list[str]:
+        return notify.recv(512).decode().split("\n")
+
+    ready = fields()
+    assert ready[0] == "READY=1" and f"MAINPID={lb.pid}" in ready
     assert tag_of(port) == "s1"
     assert "the master CLI (-S /tmp/none.sock) is not supported by lb yet" in lb.text()
     lb.proc.send_signal(signal.SIGUSR2)  # HAProxy's master-worker reload signal
-    assert notify.recv(256) == b"RELOADING=1"
-    assert notify.recv(256) == b"READY=1\nMAINPID=%d" % lb.pid
+    assert fields()[0] == "RELOADING=1"
+    assert fields()[0] == "READY=1"
     lb.wait_active(count=2)
     assert tag_of(port) == "s1"
     lb.proc.send_signal(signal.SIGTERM)
-    assert notify.recv(256) == b"STOPPING=1"
+    assert fields()[0] == "STOPPING=1"
     assert lb.wait() == 0
     notify.close()
 
@@ -197,3 +202,23 @@ def test_st_terminates_the_old_process(tmp_path, backend, started) -> None:
     new.wait_active()
     assert old.wait(timeout=20) == -signal.SIGTERM  # standalone: dies by the signal
     assert tag_of(port) == "s1"
+
+
+def test_inherited_stats_socket(tmp_path, backend, started) -> None:
+    """varnishtest adds `stats socket fd@${cli}` to every configuration: the runtime API answers on it."""
+    cli = socket.create_server(("127.0.0.1", 0))
+    fd = cli.fileno()
+    os.set_inheritable(fd, True)
+    port = free_port()
+    env = {**haproxy_env(), "CLI_FD": str(fd)}
+    cfg = tcp_config(port, backend.port, extra_global='    stats socket "fd@${CLI_FD}" level admin')
+    lb = started("-db", "-f", write(tmp_path, cfg), env=env, pass_fds=(fd,))
+    address = cli.getsockname()
+    cli.close()
+    lb.wait_active()
+    with socket.create_connection(address, timeout=10) as conn:
+        conn.sendall(b"show info\n")
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert f"Pid: {lb.pid}".encode() in answer

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from lb import systemd, takeover
+from lb import takeover
 from lb.config.types import parse_inherited_fd
 
 
@@ -59,21 +59,3 @@ def test_takeover_of_a_missing_process_is_reported() -> None:
 def test_any_address_key_matches_lb_binds() -> None:
     with socket.create_server(("0.0.0.0", 0)) as sock:
         assert takeover.listener_key(sock) == (int(socket.AF_INET), "", sock.getsockname()[1])
-
-
-def test_systemd_notify(tmp_path) -> None:
-    path = str(tmp_path / "notify")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as receiver:
-        receiver.bind(path)
-        assert systemd.notify("READY=1", {"NOTIFY_SOCKET": path})
-        assert receiver.recv(64) == b"READY=1"
-    assert not systemd.notify("READY=1", {})  # not started by systemd: nothing sent
-    assert not systemd.notify("READY=1", {"NOTIFY_SOCKET": path})  # nobody listening any more
-
-
-def test_systemd_abstract_socket() -> None:
-    name = f"lb-test-{os.getpid()}"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as receiver:
-        receiver.bind("\0" + name)
-        assert systemd.notify("STOPPING=1", {"NOTIFY_SOCKET": "@" + name})
-        assert receiver.recv(64) == b"STOPPING=1"
