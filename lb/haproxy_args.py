@@ -12,6 +12,7 @@ release lb models (lb.features) with lb's own version appended.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from dataclasses import dataclass, field
 
@@ -218,6 +219,35 @@ def _two_words(args: Args, flag: str, rest: list[str]) -> None:
         raise Usage()
 
 
+# -- configuration files --------------------------------------------------------------
+
+def expand_paths(files: list[str]) -> list[str]:
+    """`-f` arguments into files: a directory gives its `*.cfg` files in
+    lexical order (not hidden ones, only regular files), as HAProxy's
+    cfgfiles_expand_directories(); OSError with HAProxy's text otherwise."""
+    paths: list[str] = []
+    for name in files:
+        try:
+            mode = os.stat(name).st_mode
+        except OSError as exc:
+            raise OSError(f"Cannot open configuration file/directory {name} : {exc.strerror}") from None
+        if not stat.S_ISDIR(mode):
+            paths.append(name)
+            continue
+        try:
+            entries = sorted(os.listdir(name), key=os.fsencode)
+        except OSError as exc:
+            raise OSError(f"Cannot open configuration directory {name} : {exc.strerror}") from None
+        for entry in entries:
+            at = entry.find(".cfg")  # HAProxy: the first ".cfg" must end the name
+            if entry.startswith(".") or at < 0 or at + 4 != len(entry):
+                continue
+            path = os.path.join(name, entry)
+            if os.path.isfile(path):
+                paths.append(path)
+    return paths
+
+
 # -- version and usage ------------------------------------------------------------------
 
 
@@ -241,6 +271,7 @@ def version_text(verbose: bool) -> str:
 
 
 def _build_options() -> list[str]:
+    import lb.config.keywords  # noqa: F401  (the modules declaring features)
     from lb.engine import engine
 
     version = sys.version.split()[0]

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from lb.haproxy_args import Usage, parse, program_name, usage_text, version_string, version_text
-from lb.haproxy_cli import expand_paths
+from lb.haproxy_args import expand_paths
 
 
 def test_files_and_modes() -> None:
