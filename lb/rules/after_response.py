@@ -14,10 +14,13 @@ set-var-fmt, unset-var, allow; `strict-mode` is refused by name.  Pages
 the HTTP/1 parser sends before a request exists (400, 408) never meet
 them, as in HAProxy.
 
-The engine calls (see the report of the drop-in work for the exact hook):
+Where they run:
 
-    after_response(txn)                      # server response: edits txn.response in place
-    reply = after_response_reply(txn, reply) # lb's own reply: a new Reply, same body
+    pipeline.response_phase(txn)             # a server's response: calls after_response(txn) last
+    reply = after_response_reply(txn, reply) # lb's own reply: a new Reply, same body (the engine calls it)
+
+The engine runs response_phase only when a plan says the response needs it
+(workers/http/plan.py needs_response): it must count `after_program` too.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lb.rules import pipeline
-from lb.rules.after_response import after_response, after_response_reply, has_after_response
+from lb.rules.after_response import after_response_reply, has_after_response
 from lb.rules.errors import builtin_reply
 from lb.rules.message import Response
 from tests.rules.helpers import alerts, load, messages, through, txn
@@ -30,9 +30,8 @@ def test_server_response_meets_backend_then_frontend_rules(tmp_path) -> None:
     config = load(tmp_path, CONFIG)
     assert alerts(config) == []
     response = Response(200, "OK", "1.1", [("Content-Type", "text/plain"), ("X-List", "a, c, b")])
-    verdict, t = through(config, txn("/stats"), response)
+    verdict, t = through(config, txn("/stats"), response)  # response_phase runs them last
     assert verdict is None
-    after_response(t)
     assert t.response.status == 234
     assert t.response.fheader("x-be") == "seen 200"
     assert t.response.fheader("content-type") is None
