@@ -289,7 +289,7 @@ def _parse_action(rc: RuleContext, words: list[str]) -> tuple[Any, list[str]]:
         if name.startswith(var_kind + "(") and name.endswith(")"):
             return _set_var(rc, words, name[len(var_kind) + 1 : -1], var_kind)
     parser = table.get(name)
-    if parser is None:
+    if parser is None and rc.table is None:  # stick-counter actions: http-request/http-response only
         parser = next((p for prefix, p in PREFIX_ACTIONS.items() if name.startswith(prefix)), None)
     if parser is None:
         raise KeyError(name)
@@ -344,7 +344,8 @@ def _tight(ctx: KwContext, message: str) -> None:
 
 
 def _expects(kw: str, table: dict[str, Parser], got: str) -> str:
-    names = sorted(list(table) + [f"{p}*" for p in PREFIX_ACTIONS]) + [f"{v}(*)" for v in VAR_ACTIONS]
+    prefixed = [f"{p}*" for p in PREFIX_ACTIONS] if table in (REQUEST_ACTIONS, RESPONSE_ACTIONS) else []
+    names = sorted(list(table) + prefixed) + [f"{v}(*)" for v in VAR_ACTIONS]
     listed = ", ".join(f"'{n}'" for n in names)
     return f"'{kw}' expects {listed}, but got '{got}'."
 
