@@ -24,14 +24,14 @@ import resource
 import socket
 import sys
 
-import lb.config
-import lb.config.keywords  # noqa: F401  (every keyword module: the features they declare, for -cc and -vv)
-from lb.config.diagnostics import EXIT_NO_LISTENER, diagnostic_lines, head, verdict
-from lb.config.model import Config
-from lb.config.validate import has_listener
+from typing import TYPE_CHECKING
+
+from lb.config.diagnostics import head
 from lb.haproxy_args import Args, Usage, expand_paths, parse, program_name, usage_text, version_string, version_text
-from lb.haproxy_master import Ready, apply_overrides, daemonize, run_master, warning
-from lb.listeners import ListenerSet
+
+if TYPE_CHECKING:  # the rest is imported where used: `-cc`, run by scripts in loops, stays quick
+    from lb.config.model import Config
+    from lb.listeners import ListenerSet
 
 EXIT_FAILURE = 1
 
@@ -93,8 +93,14 @@ def print_usage(problem: str | None) -> int:
     return EXIT_FAILURE
 
 
+def warning(message: str) -> None:
+    print(f"{head('WARNING', os.getpid())}{message}", file=sys.stderr)
+
+
 def config_lines(config: Config, args: Args) -> list[str]:
     """Diagnostics as `haproxy -c` prints them, with HAProxy's version notices."""
+    from lb.config.diagnostics import diagnostic_lines
+
     pid = os.getpid()
     lines = diagnostic_lines(config, pid, quiet=args.quiet, diag=args.diag)
     lb_notice = f"{head('NOTICE', pid)}lb version is "
@@ -113,6 +119,10 @@ def set_environment(args: Args, paths: list[str]) -> None:
 
 def load(paths: list[str], args: Args) -> tuple[Config, int]:
     """Load, apply the command line, print the diagnostics; (config, verdict status)."""
+    import lb.config
+    from lb.config.diagnostics import EXIT_NO_LISTENER, verdict
+    from lb.haproxy_master import apply_overrides
+
     config = lb.config.load(paths)
     apply_overrides(config, args)
     status, out, extra = verdict(config)
@@ -129,6 +139,8 @@ def load(paths: list[str], args: Args) -> tuple[Config, int]:
 
 def listens(config: Config) -> bool:
     """HAProxy counts its stats sockets as listeners: a file of backends and a CLI starts."""
+    from lb.config.validate import has_listener
+
     return has_listener(config) or bool(config.global_.stats_sockets)
 
 
@@ -142,6 +154,9 @@ def check_condition(text: str) -> int:
     """`-cc <cond>`: exit 0 when true, 1 when false, 2 when it cannot be evaluated."""
     from lb.config.cfgcond import CondError, evaluate
     from lb.config.lexer import LexError, split_words
+
+    if "feature(" in text:
+        import lb.config.keywords  # noqa: F401  (the modules declaring features)
 
     try:
         expression = " ".join(split_words(text))
@@ -159,6 +174,9 @@ def check_condition(text: str) -> int:
 
 
 def start(paths: list[str], args: Args) -> int:
+    from lb.haproxy_master import Ready, daemonize, run_master
+    from lb.listeners import ListenerSet
+
     config, status = load(paths, args)
     if status == 1:
         return EXIT_FAILURE
@@ -196,6 +214,7 @@ def take_old_listeners(args: Args, config: Config, listeners: ListenerSet) -> bo
     if not args.old_pids:
         return True
     from lb import takeover
+    from lb.listeners import ListenerSet
 
     wanted = {bind.key for bind, _fe in ListenerSet.binds_of(config) if "fd" not in bind.options}
     taken, problems = takeover.take_listeners(args.old_pids, wanted)

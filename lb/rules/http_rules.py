@@ -301,11 +301,11 @@ def parse_rule(ctx: KwContext, words: list[str], response: bool, table: dict[str
     of actions); report problems on ctx."""
     kw = words[0]
     proxy = proxy_of(ctx)
-    table = table or (RESPONSE_ACTIONS if response else REQUEST_ACTIONS)
+    own_table, table = table, table or (RESPONSE_ACTIONS if response else REQUEST_ACTIONS)
     if len(words) < 2 or not words[1]:
         _tight(ctx, _expects(kw, table, ""))
         return None
-    rc = RuleContext(ctx, kw, words[1], settings_for(proxy), response, table)
+    rc = RuleContext(ctx, kw, words[1], settings_for(proxy), response, own_table)
     try:
         action, rest = _parse_action(rc, words[2:])
     except KeyError:
