@@ -7,10 +7,13 @@ replaced hands its slot's socket to its successor, so connections waiting
 in that accept queue are served late, never reset.  When `nbproc` shrinks,
 the extra sockets stay open and are shared out among the remaining
 workers (socket j goes to worker j mod nbproc) for the same reason.
+`bind fd@<n>` is the exception: one inherited socket, duplicated for
+every slot.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 
 from lb.config.model import Bind, Config
@@ -20,11 +23,28 @@ Key = tuple[int, str, int]
 
 
 def open_listening_socket(bind: Bind) -> socket.socket:
+    if "fd" in bind.options:
+        return inherited_socket(bind.options["fd"])
     sock = socket.socket(bind.family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((bind.host or ("::" if bind.family == socket.AF_INET6 else "0.0.0.0"), bind.port))
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def inherited_socket(fd: int) -> socket.socket:
+    """`bind fd@<n>`: a duplicate of the inherited listening socket.  Every
+    worker slot gets its own duplicate of the one socket (one accept queue
+    shared by the slots); the inherited descriptor itself stays open in the
+    master, so that a reload parses `fd@<n>` again and finds it."""
+    sock = socket.socket(fileno=os.dup(fd))
+    try:
         sock.listen(BACKLOG)
     except OSError:
         sock.close()
@@ -62,6 +82,11 @@ class ListenerSet:
         for key, sock in opened:
             self.sockets.setdefault(key, []).append(sock)
         return []
+
+    def adopt(self, key: Key, sock: socket.socket) -> None:
+        """Serve `key` on an already listening socket (one taken over from the
+        process an `lb-haproxy -sf` replaces); `prepare` opens only the rest."""
+        self.sockets.setdefault(key, []).append(sock)
 
     def for_slot(self, config: Config, slot: int, nworkers: int) -> list[tuple[Bind, str, socket.socket]]:
         """The sockets worker `slot` accepts on: socket j of each bind where j % nworkers == slot."""

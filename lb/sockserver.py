@@ -51,7 +51,7 @@ class Spec:
     """A listening socket to open: a UNIX path or an inet address, and its policy."""
 
     key: tuple
-    family: str  # "unix" | "ipv4" | "ipv6"
+    family: str  # "unix" | "ipv4" | "ipv6" | "fd" (inherited; the descriptor in `port`)
     path: str | None = None
     host: str = ""
     port: int = 0
@@ -89,6 +89,14 @@ def open_unix(spec: Spec) -> tuple[socket.socket, int]:
         raise
     sock.setblocking(False)
     return sock, os.stat(path).st_ino
+
+
+def open_inherited(fd: int) -> socket.socket:
+    """`fd@N`: a copy of a listening socket this process inherited (its caller bound it)."""
+    sock = socket.socket(fileno=os.dup(fd))
+    sock.listen(64)
+    sock.setblocking(False)
+    return sock
 
 
 def open_inet(spec: Spec) -> socket.socket:
@@ -223,6 +231,8 @@ class SocketServer:
             try:
                 if spec.family == "unix":
                     sock, inode = open_unix(spec)
+                elif spec.family == "fd":
+                    sock, inode = open_inherited(spec.port), 0
                 else:
                     sock, inode = open_inet(spec), 0
             except OSError as exc:

@@ -21,7 +21,10 @@ import os
 import ssl
 from typing import Any
 
+from lb import features
 from lb.config.registry import KwError, bind_keyword
+
+features.provide("OPENSSL", __name__)  # TLS termination on `bind ... ssl crt` (Python's ssl: OpenSSL)
 
 VERSIONS = {"SSLv3": ssl.TLSVersion.SSLv3, "TLSv1.0": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,
             "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}  # fmt: skip

@@ -21,10 +21,22 @@ from lb.checker.rules import status_index
 CONTINUE, WAIT, FAIL = 0, 1, 2
 
 
-class Verdict(NamedTuple):
+class _Verdict(NamedTuple):
     outcome: int
     status: int = st.UNK
     info: str = ""
+
+
+class Verdict(_Verdict):
+    """What an expect decided; `code` (not part of the tuple) is the check's code when the
+    rule sets one: SMTP's reply code, MySQL's error number (protocol checks)."""
+
+    code: int | None = None
+
+    def with_code(self, code: int | None) -> "Verdict":
+        if code is not None:
+            self.code = code
+        return self
 
 
 GO_ON = Verdict(CONTINUE)
@@ -63,9 +75,14 @@ def hex_dump(data: bytes) -> bytes:
     return data.hex().upper().encode("ascii")
 
 
-def eval_tcp(rule: ExpectRule, buf: bytes, last_read: bool, step: int) -> Verdict:
-    """A tcp-check expect on the bytes received since the last send."""
+def eval_tcp(rule: ExpectRule, buf: bytes, last_read: bool, step: int, tcp_check: bool = True) -> Verdict:
+    """A tcp-check expect on the bytes received since the last send.
+
+    A protocol check (`tcp_check` False) has no generic "TCPCHK did not match" text,
+    and may compute its texts and code from the data (lb.checker.native)."""
     last_read = last_read or len(buf) >= BUFSIZE
+    if rule.custom is not None:
+        return rule.custom(rule, buf, last_read)  # type: ignore[no-any-return]
     if not last_read:
         if rule.kind in ("string", "binary") and len(buf) < len(rule.data):
             return MORE
@@ -79,10 +96,14 @@ def eval_tcp(rule: ExpectRule, buf: bytes, last_read: bool, step: int) -> Verdic
         matched = rule.regex.search(buf[: BUFSIZE - 1]) is not None  # type: ignore[union-attr]
     if not matched and not last_read and rule.min_recv == -1:
         return MORE
+    code = rule.status_code(buf) if rule.status_code is not None else None
     if matched != rule.inverse:
-        return GO_ON
+        if rule.success_text is None:
+            return GO_ON if code is None else Verdict(CONTINUE).with_code(code)
+        return Verdict(CONTINUE, status_index(rule.ok_status, st.L7OK), rule.success_text(buf)).with_code(code)
     failed = status_index(rule.error_status, st.L7RSP)
-    return Verdict(FAIL, failed, failure_info(rule, matched, step))
+    desc = rule.error_text(buf) if rule.error_text is not None else ""
+    return Verdict(FAIL, failed, failure_info(rule, matched, step, desc, tcp_check)).with_code(code)
 
 
 def eval_http(rule: ExpectRule, resp: HttpResponse, last_read: bool, step: int) -> Verdict:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 from lb.config.model import Location
 
 KIND_TCP = "tcp-check"  # option tcp-check
 KIND_HTTP = "httpchk"  # option httpchk
+KIND_PROTO = "protocol"  # option pgsql-check, mysql-check, redis-check, ldap-check, smtpchk (lb.checker.native)
 BUFSIZE = 16384  # tune.bufsize: what a check reads at most
 
 
@@ -86,6 +87,12 @@ class ExpectRule:
     on_success: str | None = None  # replaces the info text (kept literal: no log-format)
     on_error: str | None = None
     implicit: bool = False
+    # Protocol checks (lb.checker.native) compute some texts from the bytes received, as HAProxy's
+    # on-error/on-success log-formats over res.payload do, and have custom expects (MySQL, LDAP):
+    custom: Any = None  # callable(rule, data, last_read) -> lb.checker.expect.Verdict
+    error_text: Any = None  # callable(data) -> str: the info of a failure
+    success_text: Any = None  # callable(data) -> str: the info of a success
+    status_code: Any = None  # callable(data) -> int | None: the check's code (SMTP's reply code)
     head: int = -1  # position in the program where evaluation restarts when more data is needed
     comment: str | None = None
     index: int = 0
@@ -126,6 +133,8 @@ class CheckSettings:
     http_rules: list[Rule] = field(default_factory=list)
     http_owner: str = ""
     http_option: HttpSendRule | None = None  # request given on the `option httpchk` line
+    native_rules: list[Rule] = field(default_factory=list)  # KIND_PROTO: the protocol's rule sequence
+    native_name: str = ""  # "pgsql-check", "mysql-check" ...
     program: list[Rule] = field(default_factory=list)  # compiled steps (post-parse)
 
     @property

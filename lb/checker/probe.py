@@ -99,6 +99,7 @@ class Probe:
         self.must_read = True
         self.eof = False
         self.code = 0
+        self.success: tuple[Rule, int, str] | None = None  # (rule, status, info) a protocol expect reported
 
     # -- life cycle ------------------------------------------------------------
     def start(self) -> None:
@@ -177,7 +178,9 @@ class Probe:
             self._succeed(program[-1])
 
     def _succeed(self, last: Rule) -> None:
-        if isinstance(last, ExpectRule):
+        if self.success is not None and self.success[0] is last:
+            self._finish(self.success[1], self.success[2])
+        elif isinstance(last, ExpectRule):
             self._finish(status_index(last.ok_status, st.L7OK), success_info(last, self.tcp_check))
         elif isinstance(last, ConnectRule):
             self._finish(st.L4OK, "" if last.implicit else "(tcp-check)")
@@ -214,7 +217,11 @@ class Probe:
             verdict = eval_http(rule, self.resp, self.eof, step_of(rule))
             self.code = self.resp.status or 0
         else:
-            verdict = eval_tcp(rule, bytes(self.inbuf), self.eof, step_of(rule))
+            verdict = eval_tcp(rule, bytes(self.inbuf), self.eof, step_of(rule), self.tcp_check)
+        if verdict.code is not None:
+            self.code = verdict.code
+        if verdict.outcome == CONTINUE and verdict.info:
+            self.success = (rule, verdict.status, verdict.info)  # a protocol check's own success text
         if verdict.outcome == WAIT:
             self.pos, self.must_read = rule.head, True
             self._want(selectors.EVENT_READ)

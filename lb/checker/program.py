@@ -14,6 +14,7 @@ import copy
 
 from lb.checker.model import (
     KIND_HTTP,
+    KIND_PROTO,
     KIND_TCP,
     CheckSettings,
     CommentRule,
@@ -107,6 +108,8 @@ def compile_program(settings: CheckSettings) -> list[Rule]:
     """The steps the checker runs for each server of a backend."""
     if settings.kind == KIND_TCP:
         rules = copy.deepcopy(settings.tcp_rules)
+    elif settings.kind == KIND_PROTO:
+        rules = copy.deepcopy(settings.native_rules)
     elif settings.kind == KIND_HTTP:
         rules = copy.deepcopy(settings.http_rules) or [HttpSendRule(from_option=True)]
         _place_option_send(rules)

@@ -13,9 +13,9 @@ true), `(expr)`, `!term`, or a predicate among `defined(<var>)`,
 with single spaces before the expression is parsed, as HAProxy does.
 
 Versions are compared with the HAProxy release whose behaviour lb follows
-(EMULATED_HAPROXY_VERSION), so that `.if version_atleast(2.4)` in a file
-written for HAProxy picks the same branch.  lb has no build features:
-`feature()` is always false.
+(lb.features.MODELED_HAPROXY_VERSION), so that `.if version_atleast(2.4)`
+in a file written for HAProxy picks the same branch.  `feature(NAME)` is
+true for what an lb module declared in lb.features (OPENSSL, EPOLL ...).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
+from lb import features
 from lb.config.lexer import caret_message
 from lb.config.model import LOC_PARSING_TIGHT, Diagnostic, Location
 
-EMULATED_HAPROXY_VERSION = (2, 6, 0)
 MAX_NESTED_CONDS = 10  # HAProxy's MAXNESTEDCONDS
 MAX_RECURSION = 64
 PREDICATES = {"defined": 1, "feature": 1, "streq": 2, "strneq": 2, "version_atleast": 1, "version_before": 1}
@@ -52,8 +52,8 @@ def version_tuple(text: str) -> tuple[int, ...]:
 
 
 def _compare_version(wanted: str) -> int:
-    """<0, 0, >0 as EMULATED_HAPROXY_VERSION is before, equal to or after `wanted`."""
-    current, other = list(EMULATED_HAPROXY_VERSION), list(version_tuple(wanted))
+    """<0, 0, >0 as the modeled HAProxy release is before, equal to or after `wanted`."""
+    current, other = list(version_tuple(features.MODELED_HAPROXY_VERSION)), list(version_tuple(wanted))
     width = max(len(current), len(other))
     current += [0] * (width - len(current))
     other += [0] * (width - len(other))
@@ -62,7 +62,7 @@ def _compare_version(wanted: str) -> int:
 
 _EVALUATORS: dict[str, Callable[[list[str], Mapping[str, str]], bool]] = {
     "defined": lambda args, env: args[0] in env,
-    "feature": lambda args, env: False,
+    "feature": lambda args, env: features.has(args[0]),
     "streq": lambda args, env: args[0] == args[1],
     "strneq": lambda args, env: args[0] != args[1],
     "version_atleast": lambda args, env: _compare_version(args[0]) >= 0,

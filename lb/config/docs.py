@@ -31,7 +31,8 @@ def keyword_table() -> list[Row]:
         rows.append(("server", name, sections, skw.applied, skw.doc))
     for name, bkw in REGISTRY.bind_keywords.items():
         rows.append(("bind", name, ("bind",), not bkw.doc.startswith(_NOT_APPLIED_DOC), bkw.doc))
-    return sorted(rows, key=lambda row: (SCOPES.index(row[0]), row[1]))
+    scopes = (*SCOPES, *sorted(REGISTRY.sections))  # then the sections feature modules registered
+    return sorted(rows, key=lambda row: (scopes.index(row[0]), row[1]))
 
 
 __all__ = ["keyword_table", "SCOPES"]

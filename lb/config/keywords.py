@@ -5,13 +5,17 @@ parser knows its keywords whatever the importing process.
 """
 
 import lb.balance  # noqa: F401  balance
+import lb.compat  # noqa: F401  tune.* and process keywords accepted with a notice, bind proto
 import lb.checker.keywords  # noqa: F401  check, inter, rise, fall ...
 import lb.compression.keywords  # noqa: F401  compression, maxcomprate, maxcompcpuusage, maxzlibmem, tune.comp/zlib
+import lb.checker.native  # noqa: F401  option pgsql-check, mysql-check, redis-check, ldap-check, smtpchk
 import lb.config.kw_global  # noqa: F401
 import lb.config.kw_proxy  # noqa: F401
 import lb.config.kw_server  # noqa: F401
 import lb.config.validate  # noqa: F401  post-parse checks: routing, timeouts, listeners
 import lb.logs.keywords  # noqa: F401  log, log-format, option tcplog/httplog, log-tag ...
+import lb.rules.after_response  # noqa: F401  http-after-response
+import lb.rules.httperrors  # noqa: F401  http-errors sections, errorfiles, http-error
 import lb.rules.keywords  # noqa: F401  mode http: acl, http-request/response, redirect, cookie, capture, forwardfor, bind ssl
 import lb.rules.stick_rules  # noqa: F401  stick on|match|store-request|store-response, use-server
 import lb.rules.tcp_rules  # noqa: F401  tcp-request connection|session|content, inspect-delay

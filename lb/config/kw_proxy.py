@@ -21,7 +21,14 @@ from lb.config.model import (
     UseBackend,
 )
 from lb.config.registry import REGISTRY, KwContext, KwError, bind_keyword, keyword, suggest
-from lb.config.types import TimeValueError, is_suspicious_time, parse_bind_address, parse_int, parse_time
+from lb.config.types import (
+    TimeValueError,
+    is_suspicious_time,
+    parse_bind_address,
+    parse_inherited_fd,
+    parse_int,
+    parse_time,
+)
 
 FRONTEND_SIDE = (SECTION_DEFAULTS, SECTION_FRONTEND, SECTION_LISTEN)
 BACKEND_SIDE = (SECTION_DEFAULTS, SECTION_BACKEND, SECTION_LISTEN)
@@ -53,15 +60,20 @@ def kw_mode(ctx: KwContext, args: list[str]) -> None:
     proxy.mode, proxy.mode_set = args[1], True
 
 
-@keyword("bind", NAMED_ONLY_FRONTEND, doc="<addr>:<port>[,...] [accept-proxy] [name N]")
+@keyword("bind", NAMED_ONLY_FRONTEND, doc="<addr>:<port>[,...] | fd@<n> [accept-proxy] [name N]")
 def kw_bind(ctx: KwContext, args: list[str]) -> None:
     if len(args) < 2:
         raise KwError("'bind' expects [addr1]:port1[-end1]{,[addr]:port[-end]}... as arguments.")
     options = _bind_options(args[2:], args[1], ctx.section)
     proxy = proxy_of(ctx)
     for text in args[1].split(","):
-        for host, port, family in parse_bind_address(text):
-            bind = Bind(host, port, int(family), loc=ctx.loc, options=dict(options))
+        if text.startswith("fd@"):  # an inherited listening socket (lb.listeners uses it as is)
+            fd, *address = parse_inherited_fd(text)
+            addresses, extra = [tuple(address)], {"fd": fd}
+        else:
+            addresses, extra = parse_bind_address(text), {}
+        for host, port, family in addresses:
+            bind = Bind(host, port, int(family), loc=ctx.loc, options={**options, **extra})
             if any(b.key == bind.key for b in proxy.binds):
                 ctx.warn(f"'bind {text}' : address already bound in {proxy.section} '{proxy.name}'.")
                 continue

@@ -90,9 +90,9 @@ class StatsSocket:
     level: str = "operator"
     expose_fd: bool = False
     loc: Location | None = None
-    family: str = "unix"  # "unix" | "ipv4" | "ipv6"
+    family: str = "unix"  # "unix" | "ipv4" | "ipv6" | "fd" (`fd@N`: inherited)
     host: str = ""  # inet sockets
-    port: int = 0
+    port: int = 0  # inet sockets; the descriptor of an `fd@N` one
     uid: int | None = None  # owner of a UNIX socket file (`user`/`uid`)
     gid: int | None = None  # group of a UNIX socket file (`group`/`gid`)
     name: str | None = None

@@ -157,7 +157,7 @@ def parse_lines(state: _State, reader: LineReader, filename: str, env: Mapping[s
 
 def parse_line(state: _State, line: Line) -> None:
     """One directive: a section start, or a keyword of the current section."""
-    if line.words[0] in (SECTION_GLOBAL, *PROXY_SECTIONS, *UNSUPPORTED_SECTIONS):
+    if line.words[0] in (SECTION_GLOBAL, *PROXY_SECTIONS, *UNSUPPORTED_SECTIONS, *registry.REGISTRY.sections):
         _start_section(state, line)
     elif state.skipping:
         return
@@ -173,6 +173,9 @@ def _start_section(state: _State, line: Line) -> None:
     state.proxy = None
     state.section = kind
     state.pseudo[".SECTION"] = args[0] if args else kind
+    if kind in registry.REGISTRY.sections:  # a section a feature module registered (http-errors ...)
+        registry.REGISTRY.sections[kind](registry.KwContext(state.config, loc, kind), line.words)
+        return
     if kind in UNSUPPORTED_SECTIONS:
         state.diag("WARNING", f"'{kind}' sections are not supported by lb; this section is ignored.", loc)
         state.skipping = True

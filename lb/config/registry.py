@@ -85,7 +85,9 @@ class BindKeyword:
 
 
 def scope_of(section: str) -> str:
-    """Keyword tables are per scope: the global section, or proxy sections."""
+    """Keyword tables are per scope: the global section, proxy sections, or a registered section's own."""
+    if section in REGISTRY.sections:
+        return section
     return "global" if section == SECTION_GLOBAL else "proxy"
 
 
@@ -95,6 +97,7 @@ class Registry:
     server_keywords: dict[str, ServerKeyword] = field(default_factory=dict)
     bind_keywords: dict[str, BindKeyword] = field(default_factory=dict)
     post_parse: list[tuple[int, str, PostParse]] = field(default_factory=list)
+    sections: dict[str, Handler] = field(default_factory=dict)  # other sections than global and proxies
 
 
 REGISTRY = Registry()
@@ -147,6 +150,19 @@ def bind_keyword(name: str, nargs: int = 0, *, doc: str = "") -> Callable[[BindH
         if name in REGISTRY.bind_keywords:
             raise RuntimeError(f"bind keyword {name!r} registered twice")
         REGISTRY.bind_keywords[name] = BindKeyword(name, handler, nargs, doc)
+        return handler
+
+    return register
+
+
+def section(name: str) -> Callable[[Handler], Handler]:
+    """Register a section kind (`http-errors`): the handler gets the header line's words
+    with a context without proxy; the section's keywords register with sections=(name,)."""
+
+    def register(handler: Handler) -> Handler:
+        if name in REGISTRY.sections:
+            raise RuntimeError(f"config section {name!r} registered twice")
+        REGISTRY.sections[name] = handler
         return handler
 
     return register

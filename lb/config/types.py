@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
 import re
 import socket
 
@@ -192,6 +193,25 @@ def parse_bind_address(text: str) -> list[tuple[str, int, int]]:
     if high < low:
         raise ValueError(f"invalid port range '{port_text}' in '{text}'")
     return [(host, port, family) for port in range(low, high + 1)]
+
+
+def parse_inherited_fd(text: str) -> tuple[int, str, int, int]:
+    """`fd@<n>`: a listening socket this process inherited (a supervisor, a
+    test harness or systemd bound it) -> (fd, host, port, family), the
+    address being the socket's own, as HAProxy reads it with getsockname()."""
+    number = text[3:]
+    if not number.isdigit():
+        raise ValueError(f"file descriptor '{number}' is not a valid integer in '{text}'")
+    fd = int(number)
+    try:
+        probe = socket.socket(fileno=os.dup(fd))
+    except OSError as exc:
+        raise ValueError(f"cannot use file descriptor '{fd}' : {exc.strerror}.") from None
+    with probe:
+        if probe.type != socket.SOCK_STREAM or probe.family not in (socket.AF_INET, socket.AF_INET6):
+            raise ValueError(f"socket on file descriptor '{fd}' is of the wrong type.")
+        name = probe.getsockname()
+    return fd, name[0], name[1], int(probe.family)
 
 
 def parse_server_address(text: str) -> tuple[str, int, int]:

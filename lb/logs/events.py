@@ -35,10 +35,12 @@ from lb.logs import syslog
 _configured = False
 _syslog_targets: list[Any] = []  # lb.logs.runtime.Target, global `log` lines of this process
 
-# structlog method name -> syslog level
-_LEVELS = {"debug": syslog.LOG_DEBUG, "info": syslog.LOG_INFO, "notice": syslog.LOG_NOTICE,
-           "warning": syslog.LOG_WARNING, "warn": syslog.LOG_WARNING, "error": syslog.LOG_ERR,
-           "exception": syslog.LOG_ERR, "critical": syslog.LOG_CRIT}  # fmt: skip
+# structlog method name -> syslog level.  HAProxy sends its own messages at notice ("Proxy fe started"),
+# warning and alert, never at info, which is the traffic lines' level: a syslog consumer filtering on
+# info sees traffic only (HAProxy's reg-tests do), so lb's events map the same way.
+_LEVELS = {"debug": syslog.LOG_DEBUG, "info": syslog.LOG_NOTICE, "notice": syslog.LOG_NOTICE,
+           "warning": syslog.LOG_WARNING, "warn": syslog.LOG_WARNING, "error": syslog.LOG_ALERT,
+           "exception": syslog.LOG_ALERT, "critical": syslog.LOG_ALERT}  # fmt: skip
 _NOT_IN_TEXT = ("event", "level", "timestamp", "role", "pid", "message")
 
 

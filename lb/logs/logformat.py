@@ -104,8 +104,9 @@ def _scan_sample(fmt: str, start: int) -> tuple[samples.SampleExpr, int]:
     expr.args, i = arguments(end)
     while i < n and fmt[i] == ",":
         end = word(i + 1)
-        expr.converters.append(fmt[i + 1 : end])
-        _conv_args, i = arguments(end)
+        _conv_args, after = arguments(end)
+        expr.converters.append(fmt[i + 1 : after])  # with its arguments: lb.rules converters apply it
+        i = after
     if i >= n:
         raise FormatError(f"missing ']' after '{fmt[start:]}'")
     if fmt[i] != "]":

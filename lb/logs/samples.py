@@ -4,7 +4,7 @@ HAProxy accepts any sample expression there; lb knows the fetches below,
 each a function of the LogRecord.  A fetch HAProxy has and lb does not is
 accepted with a warning and logs as absent (`-`), so an existing config
 still loads; a name HAProxy does not know either is an error with HAProxy's
-wording.  Converters (`%[src,hex]`) are accepted with a warning and ignored.
+wording.  Converters (`%[src,hex]`) are lb.rules' (HAProxy's list).
 A sample renders like HAProxy's lf_text: its string form, quoted with Q,
 `-` when absent.
 """
@@ -57,6 +57,15 @@ def _request_part(part: str) -> Callable[[Any], Any]:
     return lambda r: extract(request_line(r)) if request_line(r) else None
 
 
+def _integer(args: list[str]) -> int:
+    text = args[0] if args else ""
+    return int(text) if text.lstrip("+-").isdigit() else 0
+
+
+def _constant(value: Any) -> Callable[[Any], Any]:
+    return lambda r: value
+
+
 # name -> (HTTP only, builder(args) -> fetch(record))
 FETCHES: dict[str, tuple[bool, Callable[[list[str]], Callable[[Any], Any]]]] = {
     "src": (False, lambda a: lambda r: r.client_ip),
@@ -74,6 +83,9 @@ FETCHES: dict[str, tuple[bool, Callable[[list[str]], Callable[[Any], Any]]]] = {
     "query": (True, lambda a: _request_part("query")),
     "url": (True, lambda a: _request_part("uri")),
     "req.hdr": (True, _header), "hdr": (True, _header), "req.fhdr": (True, _header),
+    "str": (False, lambda a: _constant(a[0] if a else "")),  # constants: usable in every context
+    "int": (False, lambda a: _constant(_integer(a))),
+    "bool": (False, lambda a: _constant(int(_integer(a) != 0))),
     "capture.req.hdr": (True, lambda a: _capture("captured_request_headers", a)),
     "capture.res.hdr": (True, lambda a: _capture("captured_response_headers", a)),
 }
@@ -111,7 +123,7 @@ KNOWN_ELSEWHERE = frozenset((
     "capture.req.ver", "capture.res.ver", "req.body", "sc_http_req_rate", "sc0_http_req_rate", "fc_rtt",
     "fc_rttvar", "be_id", "fe_id", "srv_id", "hostname", "env", "date", "uuid", "rand", "base", "http_first_req",
     "req.ver", "res.ver", "req_ver", "base32", "url_param", "urlp", "bc_src", "bc_src_port", "so_id", "ipv4",
-    "str", "int", "always_true", "always_false", "nbproc", "proc", "thread", "pid",
+    "always_true", "always_false", "nbproc", "proc", "thread", "pid",
 ))  # fmt: skip
 
 
@@ -127,9 +139,22 @@ def check(expr: SampleExpr, rest_of_format: str) -> list[str]:
             raise SampleError(f"failed to parse sample expression <{rest_of_format}> : "
                               f"unknown fetch method '{expr.fetch}'")
         notes.append(f"sample fetch '{expr.fetch}' is not supported by lb; it is logged as '-'")
-    for converter in expr.converters:
-        notes.append(f"converter '{converter}' in '%[{expr.text}]' is not supported by lb and is ignored")
+    if expr.converters:
+        from lb.rules.sample import FetchError, value_converters
+
+        try:
+            value_converters(expr.converters)
+        except FetchError as exc:
+            if not _haproxy_only(str(exc)):
+                raise SampleError(f"failed to parse sample expression <{rest_of_format}> : {exc}") from None
+            notes.append(f"{exc} in '%[{expr.text}]': HAProxy has it, lb does not; it is logged as '-'")
     return notes
+
+
+def _haproxy_only(message: str) -> bool:
+    from lb.rules.converters import HAPROXY_ONLY
+
+    return message.startswith("unknown converter '") and message.split("'")[1] in HAPROXY_ONLY
 
 
 def http_only(expr: SampleExpr) -> bool:
@@ -140,5 +165,17 @@ def sample_part(expr: SampleExpr, opts: int) -> Part:
     """A Part writing the fetch's value with lf_text rules (flags M, Q, E)."""
     builder = FETCHES.get(expr.fetch)
     fetch = builder[1](expr.args) if builder else (lambda r: None)
+    if expr.converters and builder:  # HAProxy's converters, lb.rules' implementation
+        from lb.rules.sample import value_converters
+
+        from lb.rules.fetches import FetchError
+
+        try:
+            from lb.rules.samptypes import to_text
+
+            fetched, convert = fetch, value_converters(expr.converters)
+            fetch = lambda r: (lambda v: to_text(v) if isinstance(v, (bool, bytes)) else v)(convert(fetched(r)))  # noqa: E731
+        except FetchError:  # a converter lb lacks (noted at compile time): no sample
+            fetch = lambda r: None  # noqa: E731
     text = text_renderer(opts)
     return Part("{p}sample(r)", {"sample": lambda r: text(fetch(r))})

@@ -14,6 +14,7 @@ import re
 from typing import Any, Callable
 
 from lb.rules.message import HeaderList, split_raw
+from lb.rules.samptypes import to_text as to_str
 
 ALLOW = object()  # stop evaluating this rule list, let the exchange go on
 
@@ -213,8 +214,6 @@ class Capture:
         self.fetch, self.slot, self.length, self.response = fetch, slot, length, response
 
     def __call__(self, txn: Any) -> None:
-        from lb.rules.sample import to_str
-
         slots = txn.res_captures if self.response else txn.req_captures
         value = to_str(self.fetch.one(txn))
         if slots is not None and self.slot < len(slots) and value is not None:

@@ -66,14 +66,20 @@ def builtin_reply(code: int) -> Reply:
     return BUILTIN.get(code) or BUILTIN[500]
 
 
-def error_reply(code: int, backend: Any = None, frontend: Any = None) -> Reply:
-    """The reply for error `code`: backend errorfile, frontend errorfile, built-in."""
+def error_reply(code: int, backend: Any = None, frontend: Any = None, txn: Any = None) -> Reply:
+    """The reply for error `code`: backend errorfile, frontend errorfile, built-in.
+
+    An `http-error` whose payload or headers are log-format strings is built
+    per request: it needs `txn`, and is skipped without one."""
     for proxy in (backend, frontend):
         if proxy is not None:
             settings = proxy.areas.get("http")
             replies = getattr(settings, "error_replies", None)
-            if replies and code in replies:
-                return replies[code]
+            reply = replies.get(code) if replies else None
+            if isinstance(reply, Reply):
+                return reply
+            if reply is not None and txn is not None:
+                return reply(txn)
     return builtin_reply(code)
 
 

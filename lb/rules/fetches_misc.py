@@ -202,6 +202,8 @@ def _str(args: list[str]) -> tuple[One, All]:
 
 @fetch("int", "int", USE_ANY, args=(1, 1))
 def _int(args: list[str]) -> tuple[One, All]:
+    if args[0] == "":
+        raise FetchError("expected type 'integer' at position 1, but got nothing")
     try:
         return _const(int(args[0]))
     except ValueError:

@@ -19,7 +19,7 @@ import socket
 from typing import Any, Callable
 
 from lb.rules.fetches import USE_REQ, FetchError
-from lb.rules.sample import compile_sample, to_str
+from lb.rules.sample import compile_sample, scan, to_str
 
 Render = Callable[[Any], str]
 
@@ -75,6 +75,20 @@ def _sample(expr: str, rest: str, direction: int) -> Render:
     return render
 
 
+def _sample_end(text: str, start: int) -> int:
+    """Where the sample expression starting at `start` ends: it must be on a `]`
+    (a `]` inside quotes or parentheses belongs to the expression, as in HAProxy)."""
+    try:
+        _calls, end = scan(text, start)
+    except FetchError as exc:
+        raise FormatError(f"failed to parse sample expression <{text[start:]}> : {exc}") from None
+    if end < len(text) and text[end] == "]":
+        return end
+    if end < len(text) and text[end].isprintable():
+        raise FormatError(f"expected ']' after '{text[start:end]}', but found '{text[end]}'")
+    raise FormatError(f"missing ']' after '{text[start:end]}'")
+
+
 def _parse(text: str, direction: int) -> list[str | Render]:
     parts: list[str | Render] = []
     literal: list[str] = []
@@ -99,9 +113,7 @@ def _parse(text: str, direction: int) -> list[str | Render]:
             parts.append("".join(literal))
             literal = []
         if i < size and text[i] == "[":
-            close = text.find("]", i)
-            if close < 0:
-                raise FormatError(f"missing ']' after '{text[i + 1:]}'")
+            close = _sample_end(text, i + 1)
             parts.append(_sample(text[i + 1 : close], text[i + 1 :], direction))
             i = close + 1
             continue

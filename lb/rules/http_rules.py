@@ -68,6 +68,7 @@ class RuleContext:
     action: str
     settings: HttpSettings
     response: bool
+    table: "dict[str, Parser] | None" = None  # the actions of this keyword (default: by direction)
 
     @property
     def direction(self) -> int:
@@ -297,28 +298,29 @@ UNSUPPORTED = frozenset("add-acl auth cache-use cache-store del-acl del-map disa
 
 
 def _parse_action(rc: RuleContext, words: list[str]) -> tuple[Any, list[str]]:
-    table = RESPONSE_ACTIONS if rc.response else REQUEST_ACTIONS
+    table = rc.table or (RESPONSE_ACTIONS if rc.response else REQUEST_ACTIONS)
     name = rc.action
     for var_kind in VAR_ACTIONS:
         if name.startswith(var_kind + "(") and name.endswith(")"):
             return _set_var(rc, words, name[len(var_kind) + 1 : -1], var_kind)
     parser = table.get(name)
-    if parser is None:
+    if parser is None and rc.table is None:  # stick-counter actions: http-request/http-response only
         parser = next((p for prefix, p in PREFIX_ACTIONS.items() if name.startswith(prefix)), None)
     if parser is None:
         raise KeyError(name)
     return parser(rc, words)
 
 
-def parse_rule(ctx: KwContext, words: list[str], response: bool) -> Rule | None:
-    """Parse one http-request/http-response line; report problems on ctx."""
+def parse_rule(ctx: KwContext, words: list[str], response: bool, table: dict[str, Parser] | None = None) -> Rule | None:
+    """Parse one http-request/http-response line (or another keyword's, with its `table`
+    of actions); report problems on ctx."""
     kw = words[0]
     proxy = proxy_of(ctx)
-    table = RESPONSE_ACTIONS if response else REQUEST_ACTIONS
+    own_table, table = table, table or (RESPONSE_ACTIONS if response else REQUEST_ACTIONS)
     if len(words) < 2 or not words[1]:
         _tight(ctx, _expects(kw, table, ""))
         return None
-    rc = RuleContext(ctx, kw, words[1], settings_for(proxy), response)
+    rc = RuleContext(ctx, kw, words[1], settings_for(proxy), response, own_table)
     try:
         action, rest = _parse_action(rc, words[2:])
     except KeyError:
@@ -357,7 +359,8 @@ def _tight(ctx: KwContext, message: str) -> None:
 
 
 def _expects(kw: str, table: dict[str, Parser], got: str) -> str:
-    names = sorted(list(table) + [f"{p}*" for p in PREFIX_ACTIONS]) + [f"{v}(*)" for v in VAR_ACTIONS]
+    prefixed = [f"{p}*" for p in PREFIX_ACTIONS] if table in (REQUEST_ACTIONS, RESPONSE_ACTIONS) else []
+    names = sorted(list(table) + prefixed) + [f"{v}(*)" for v in VAR_ACTIONS]
     listed = ", ".join(f"'{n}'" for n in names)
     return f"'{kw}' expects {listed}, but got '{got}'."
 

@@ -163,13 +163,14 @@ class HeaderList:
 class Request(HeaderList):
     """A request head: `path` and `query` are computed on first use."""
 
-    __slots__ = ("method", "uri", "version", "_path", "_query", "_split")
+    __slots__ = ("method", "uri", "version", "_path", "_query", "_split", "original")
 
     def __init__(self, method: str, uri: str, version: str = "1.1", headers: list[Header] | None = None) -> None:
         super().__init__(headers)
         self.method = method
         self.uri = uri
         self.version = version
+        self.original = (method, uri, version)  # the request line as received (capture.req.*), before rules
         self._split = False
         self._path: str | None = None
         self._query: str | None = None

@@ -64,6 +64,7 @@ class HttpSettings:
     acl_locs: dict[str, Any] = field(default_factory=dict)  # name -> Location of its first line
     request_rules: list[Any] = field(default_factory=list)  # lb.rules.http_rules.Rule, defaults' first
     response_rules: list[Any] = field(default_factory=list)
+    after_response_rules: list[Any] = field(default_factory=list)  # http-after-response (lb.rules.after_response)
     redirect_rules: list[Any] = field(default_factory=list)  # standalone `redirect` lines
     forwardfor: ForwardFor | None = None
     cookie: CookieConfig | None = None
@@ -75,6 +76,7 @@ class HttpSettings:
     # Filled by the post-parse step for the worker's hot path:
     req_program: tuple[Any, ...] = ()  # ((match | None, action), ...) http-request then redirect rules
     res_program: tuple[Any, ...] = ()
+    after_program: tuple[Any, ...] = ()  # http-after-response rules, run on every response sent
     switching: tuple[Any, ...] = field(default=(), repr=False)  # frontends: ((match, backend, name format), ...)
     default_backend: Any = field(default=None, repr=False)
     backends: dict[str, Any] = field(default_factory=dict, repr=False)  # for dynamic use_backend names
@@ -91,7 +93,7 @@ def settings_for(proxy: Any) -> HttpSettings:
         settings = HttpSettings(owner=key)
         proxy.areas[AREA] = settings
     elif settings.owner != key:
-        if settings.request_rules or settings.response_rules:
+        if settings.request_rules or settings.response_rules or settings.after_response_rules:
             settings.parent = settings.owner
         settings.owner = key
         settings.acls, settings.acl_locs = {}, {}

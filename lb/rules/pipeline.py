@@ -18,7 +18,7 @@ the server it connects to in `txn.server` and calls
 Per response, once its headers are parsed (`txn.response` set):
 
     verdict = response_phase(txn)          # captures, backend then frontend http-response rules,
-                                           # then the persistence cookie
+                                           # then the persistence cookie, then http-after-response
 
 A Verdict here replaces the server's response (deny: 502 with term "PH").
 `cookie_flags(txn)` gives the two cookie characters of %tsc.
@@ -34,6 +34,7 @@ import time
 from typing import Any, Callable
 
 from lb.rules.actions import Verdict
+from lb.rules.after_response import after_response
 from lb.rules.capture import capture_request, capture_response
 from lb.rules.forwardfor import add_forwarded_for
 from lb.rules.model import AREA, HttpSettings
@@ -127,6 +128,8 @@ def response_phase(txn: Any, now: int | None = None) -> Verdict | None:
     if be_settings.cookie is not None and txn.cookie is not None:
         when = int(time.time()) if now is None else now
         response_cookie(be_settings.cookie, txn.cookie, txn.response, txn.server, txn.request.method, when)
+    if be_settings.after_program or fe_settings.after_program:
+        after_response(txn)  # http-after-response: the last rules on the response sent
     return None
 
 

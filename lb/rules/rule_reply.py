@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from lb.rules.actions import Final, Verdict
 from lb.rules.errors import ERROR_CODES, error_reply
+from lb.rules.errref import section_reply
 from lb.rules.fmt import Format
 from lb.rules.reply import RawResponseError, build_reply, parse_raw_response
 
@@ -100,10 +101,13 @@ def build_outcome(spec: ReplySpec, kind: str, term: str, warn: Callable[[str], N
             raise ReplyError(f"status code '{spec.status}' not handled by default with 'default-errorfiles' "
                              "argument.")  # fmt: skip
         status = spec.status
-        return Final(build=lambda txn: Verdict(kind, error_reply(status, txn.backend, txn.frontend), status, term))
+        return Final(build=lambda txn: Verdict(kind, error_reply(status, txn.backend, txn.frontend, txn), status,
+                                               term))  # fmt: skip
     word, argument = payload
     if word == "errorfiles":
-        raise ReplyError("'errorfiles' needs an http-errors section, which lb does not support")
+        ref, status = section_reply(argument, spec.status), spec.status
+        return Final(build=lambda txn: Verdict(kind, ref.reply or error_reply(status, txn.backend, txn.frontend, txn),
+                                               status, term))  # fmt: skip
     if word == "errorfile":
         reply = parse_raw_response(_read(argument))
         return Final(Verdict(kind, reply, reply.status, term))

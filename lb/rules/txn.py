@@ -34,7 +34,7 @@ class ConnFacts:
     (and after the TLS handshake for `ssl`, `sni`, `alpn`)."""
 
     __slots__ = ("client_ip", "client_port", "dst_ip", "dst_port", "ssl", "sni", "alpn", "vars",
-                 "requests", "listener_id", "stkctr", "expect_proxy", "_src", "_dst")  # fmt: skip
+                 "requests", "listener_id", "stkctr", "expect_proxy", "pp_tlvs", "_src", "_dst")  # fmt: skip
 
     def __init__(self, client_ip: str = "", client_port: int = 0, dst_ip: str = "", dst_port: int = 0,
                  ssl: bool = False, sni: str | None = None, alpn: str | None = None,
@@ -51,6 +51,7 @@ class ConnFacts:
         self.listener_id = listener_id  # so_id: the `bind ... id` of the listener that accepted it
         self.stkctr: list[Any] | None = None  # sc0..sc2 tracked by tcp-request connection/session rules
         self.expect_proxy = False  # `tcp-request connection expect-proxy layer4` matched
+        self.pp_tlvs: dict[int, bytes] | None = None  # TLVs of a PROXY v2 header (lb.rules.pptlv.extract_tlvs)
         self._src: Ip | None = None
         self._dst: Ip | None = None
 

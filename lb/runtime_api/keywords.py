@@ -65,7 +65,16 @@ def parse_address(sock: StatsSocket, address: str) -> None:
             sock.family = family
             sock.host, sock.port = split_host_port(address[len(prefix) :], address)
             return
-    if address.startswith(("abns@", "sockpair@", "fd@", "udp@", "quic")):
+    if address.startswith("fd@"):  # inherited, listening: varnishtest gives every instance one
+        from lb.config.types import parse_inherited_fd
+
+        try:
+            sock.port = parse_inherited_fd(address)[0]  # the descriptor, in `port` (sockserver opens family fd)
+        except ValueError as exc:
+            raise KwError(f"'stats socket' : {exc}") from None
+        sock.family = "fd"
+        return
+    if address.startswith(("abns@", "sockpair@", "udp@", "quic")):
         raise KwError(f"'stats socket' : address '{address}' is not supported by lb (use a path or ipv4@/ipv6@)")
     if address.startswith("unix@") or address.startswith("/") or ":" not in address:
         sock.family = "unix"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import lb.config.keywords  # noqa: F401  (the modules declaring features)
 from lb.config.cfgcond import Blocks, CondError, evaluate, message_directive, version_tuple
 from lb.config.model import LOC_PARSING_TIGHT, Diagnostic, Location
 
@@ -34,10 +35,16 @@ LOC = Location("f.cfg", 7)
         ("streq('a,b',\"a,b\")", True),  # quotes protect commas
         ("strneq(a,b)", True),
         ("strneq(a,a)", False),
-        ("feature(OPENSSL)", False),  # lb has no build features
+        ("feature(OPENSSL)", True),  # declared by lb.tls
+        ("feature(openssl)", False),  # names are case-sensitive, as in HAProxy
+        ("feature(LUA)", False),
+        ("feature(THREAD)", False),  # lb runs processes
+        ("feature(SSL)", False),  # a whole name, not a part of one
         ("version_atleast(2.4)", True),
         ("version_atleast(2.6)", True),
-        ("version_atleast(2.6.1)", False),
+        ("version_atleast(2.6.12)", True),  # lb models HAProxy 2.6.12
+        ("version_atleast(2.6.13)", False),
+        ("version_atleast(2.6-dev0)", True),
         ("version_atleast(2.7)", False),
         ("version_before(2.7)", True),
         ("version_before(2.6)", False),
@@ -86,6 +93,21 @@ def test_evaluate_errors(text: str, message: str, index: int) -> None:
         evaluate(text, ENV)
     assert str(info.value) == message
     assert info.value.index == index
+
+
+def test_feature_registry() -> None:
+    """A module declaring a feature makes `.if feature()` see it (PROMEX once the exporter exists)."""
+    from lb import features
+
+    assert evaluate("feature(PROMEX)", ENV) is False
+    features.provide("PROMEX", "tests")
+    try:
+        assert evaluate("feature(PROMEX)", ENV) is True
+        assert "+PROMEX" in features.feature_list().split()
+    finally:
+        features.withdraw("PROMEX")
+    assert "-PROMEX" in features.feature_list().split()
+    assert "+OPENSSL" in features.feature_list().split() and "-LUA" in features.feature_list().split()
 
 
 def test_version_tuple() -> None:

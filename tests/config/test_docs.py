@@ -14,10 +14,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_table_lists_every_registered_keyword() -> None:
     rows = keyword_table()
-    assert {(scope, name) for scope, name, *_ in rows if scope in ("global", "proxy")} == set(REGISTRY.keywords)
+    sections = ("global", "proxy", *REGISTRY.sections)
+    assert {(scope, name) for scope, name, *_ in rows if scope in sections} == set(REGISTRY.keywords)
     assert {name for scope, name, *_ in rows if scope == "server"} == set(REGISTRY.server_keywords)
     assert {name for scope, name, *_ in rows if scope == "bind"} == set(REGISTRY.bind_keywords)
-    assert [row[0] for row in rows] == sorted((row[0] for row in rows), key=SCOPES.index)
+    order = (*SCOPES, *sorted(REGISTRY.sections))
+    assert [row[0] for row in rows] == sorted((row[0] for row in rows), key=order.index)
 
 
 def test_table_rows() -> None:

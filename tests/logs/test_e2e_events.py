@@ -98,12 +98,12 @@ def test_start_and_first_generation(running: Running) -> None:
     assert start["config"] == [str(lb.path)] and "timestamp" in start
     active = lb.wait_event("generation active", generation=1)
     assert active["outcome"] == "success"
-    text = framed(running.wait_datagram("generation active generation=1"), lb.pid, "info")
+    text = framed(running.wait_datagram("generation active generation=1"), lb.pid, "notice")  # HAProxy's level
     assert text == "generation active generation=1 outcome=success"
 
 
 def test_start_event_reaches_the_global_log_target(running: Running) -> None:
-    text = framed(running.wait_datagram(": start config="), running.lb.pid, "info")
+    text = framed(running.wait_datagram(": start config="), running.lb.pid, "notice")
     assert text.startswith("start config=") and text.endswith(" workers=2") and str(running.lb.path) in text
 
 
@@ -142,7 +142,7 @@ def test_reload_with_a_warning(running: Running) -> None:
     assert (warning["severity"], warning["level"], warning["message"]) == ("WARNING", "warning", WARNING_TEXT)
     assert warning["where"].endswith("lb.cfg:13")
     assert framed(running.wait_datagram(WARNING_TEXT), lb.pid, "warning") == WARNING_TEXT
-    text = framed(running.wait_datagram(f"generation active generation={generation}"), lb.pid, "info")
+    text = framed(running.wait_datagram(f"generation active generation={generation}"), lb.pid, "notice")
     assert text == f"generation active generation={generation} outcome=success"
     assert lb.wait_event("generation stopped", generation=previous)
 
@@ -155,7 +155,7 @@ def test_reload_with_errors_keeps_the_generation(running: Running) -> None:
     aborted = lb.wait_event("reload aborted", count=before + 1)
     assert (aborted["level"], aborted["keeping_generation"]) == ("error", current)
     assert (aborted["reason"], aborted["outcome"], aborted["generation"]) == ("configuration errors", "aborted", current)
-    text = framed(running.wait_datagram("reload aborted", count=before + 1), lb.pid, "err")
+    text = framed(running.wait_datagram("reload aborted", count=before + 1), lb.pid, "alert")
     assert text.startswith("reload aborted ")
     assert {"errors=1", f"keeping_generation={current}", 'reason="configuration errors"', "outcome=aborted"} <= set(
         split_fields(text))
@@ -199,7 +199,7 @@ def test_stop(running: Running) -> None:
     stop = lb.find_events("stop")
     assert stop and stop[0]["mode"] == "immediate"
     assert lb.find_events("generation stopped", generation=lb_generation(lb))
-    assert framed(running.wait_datagram(": stop mode=immediate"), lb.pid, "info") == "stop mode=immediate"
+    assert framed(running.wait_datagram(": stop mode=immediate"), lb.pid, "notice") == "stop mode=immediate"
     every_event = [json.loads(line) for line in lb.stderr_lines if line.startswith("{")]
     assert all(e["pid"] for e in every_event) and {e["role"] for e in every_event} >= {"master", "checker"}
 

@@ -60,7 +60,7 @@ def test_events_reach_global_syslog_targets(tmp_path: Path, udp: UdpReceiver) ->
     events.reload(generation=2, outcome="aborted", reason="2 errors", keeping_generation=1)
     events.server_state("be", "s1", "DOWN", "Server be/s1 is DOWN, reason: Layer4 timeout.")
     first, second = udp.receive().decode(), udp.receive().decode()
-    assert first.startswith("<27>") and first.endswith(  # daemon (3) * 8 + err (3)
+    assert first.startswith("<25>") and first.endswith(  # daemon (3) * 8 + alert (1), as HAProxy
         ' lb[777]: reload generation=2 outcome=aborted reason="2 errors" keeping_generation=1\n')
     assert second.startswith("<28>") and second.endswith(" lb[777]: Server be/s1 is DOWN, reason: Layer4 timeout.\n")
 

@@ -64,7 +64,9 @@ def test_nodes_and_flags(fmt: str, expected: list[str]) -> None:
     ("%ci %HM %r %ST %[req.hdr(x)]", "tcp",
      [("format alias", "HM"), ("format alias", "r"), ("sample fetch", "req.hdr")], []),
     ("%ci %[ssl_fc_sni]", "http", [], ["sample fetch 'ssl_fc_sni' is not supported by lb; it is logged as '-'"]),
-    ("%[src,hex]", "tcp", [], ["converter 'hex' in '%[src,hex]' is not supported by lb and is ignored"]),
+    ("%[src,hex]", "tcp", [], []),  # converters are lb.rules' (HAProxy's list)
+    ("%[src,json_query(x)]", "tcp", [],
+     ["unknown converter 'json_query' in '%[src,json_query(x)]': HAProxy has it, lb does not; it is logged as '-'"]),
 ])
 def test_warnings_collected_at_compile(fmt: str, mode: str, http_only: list, notes: list) -> None:
     compiled = compile_format(fmt, mode)

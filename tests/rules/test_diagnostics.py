@@ -50,8 +50,7 @@ def test_unknown_action_lists_what_lb_supports(tmp_path: Path) -> None:
     ("http-request set-var(txn.x,ifempty) path", "error detected in frontend 'fe' while parsing "
      "'http-request set-var(txn.x,ifempty)' rule : set-var conditions ('ifempty') are not supported by lb."),
     ("http-response set-path /x", None),
-    ("http-request return errorfiles myerrors", "error detected in frontend 'fe' while parsing 'http-request return' "
-     "rule : 'errorfiles' needs an http-errors section, which lb does not support."),
+    ("http-request return errorfiles myerrors", "unknown http-errors section 'myerrors' referenced by an http reply."),
 ])  # fmt: skip
 def test_unsupported_haproxy_features_are_named(tmp_path: Path, line: str, message: str | None) -> None:
     config = load(tmp_path, f"frontend fe\n    {line}\n")

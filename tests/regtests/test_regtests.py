@@ -1,0 +1,81 @@
+"""HAProxy 2.6.12's own regression tests, run by varnishtest with lb-haproxy as HAPROXY_PROGRAM (real processes).
+
+The tests of `passing.txt` (every reg-test within lb's features today) run
+in one varnishtest invocation, two at a time; each listed test is one
+pytest case that fails when varnishtest reports it failed, skipped or not
+at all.  The reg-tests come from Debian's haproxy source package
+(`python -m tests.regtests.fetch`, which .ci/run calls); varnishtest from
+Debian's `varnish` package.  Without either, the whole module is skipped
+with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.regtests.fetch import reg_tests_dir
+from tests.support import REPO
+
+LIST = Path(__file__).with_name("passing.txt")
+JOBS = 2  # the CI machine has 2 cores
+PER_TEST_TIMEOUT = 30  # varnishtest -t, seconds: a test past it is killed and fails
+_RESULT = re.compile(r"^#\s+top\s+TEST (\S+) (passed|FAILED|skipped)", re.M)
+
+
+def listed() -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in LIST.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def wrapper(directory: Path) -> Path:
+    """An executable `haproxy` that is this tree's lb-haproxy (varnishtest runs it from its own directories)."""
+    path = directory / "lb-haproxy"
+    path.write_text(f'#!/bin/sh\nPYTHONPATH="{REPO}" exec "{sys.executable}" -m lb.haproxy_cli "$@"\n')
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str]]:
+    """{test: (status, varnishtest's output)} for every listed test, from one parallel run."""
+    varnishtest = shutil.which("varnishtest")
+    if varnishtest is None:
+        pytest.skip("varnishtest is not installed (Debian package varnish; .ci/run installs it)")
+    tree = reg_tests_dir()
+    if tree is None:
+        pytest.skip("HAProxy 2.6.12's reg-tests are not fetched: run `python -m tests.regtests.fetch` (.ci/run does)")
+    work = tmp_path_factory.mktemp("regtests")
+    env = {**os.environ, "HAPROXY_PROGRAM": str(wrapper(work)), "TMPDIR": str(work)}
+    tests = [f"reg-tests/{name}" for name in listed()]
+    run = subprocess.run([varnishtest, "-j", str(JOBS), "-k", "-t", str(PER_TEST_TIMEOUT), "-b", str(2 << 20),
+                          *tests], cwd=tree, env=env, capture_output=True, text=True,
+                         timeout=PER_TEST_TIMEOUT * len(tests) // JOBS + 120)  # fmt: skip
+    output = run.stdout + run.stderr
+    found: dict[str, tuple[str, str]] = {}
+    for match in _RESULT.finditer(output):
+        found[match[1].removeprefix("reg-tests/")] = (match[2], output)
+    return found
+
+
+@pytest.mark.parametrize("name", listed())
+def test_haproxy_regtest(results: dict[str, tuple[str, str]], name: str) -> None:
+    status, output = results.get(name, ("not run", ""))
+    if status != "passed":
+        log = [line for line in output.splitlines() if name in line or line.startswith("----")]
+        pytest.fail(f"{name}: {status}\n" + "\n".join(log[-40:]))
+
+
+def test_the_list_is_sorted_and_exists() -> None:
+    names = listed()
+    assert names == sorted(names) and len(set(names)) == len(names)
+    tree = reg_tests_dir()
+    if tree is not None:
+        assert [n for n in names if not (tree / "reg-tests" / n).is_file()] == []
