@@ -21,7 +21,7 @@ from lb.config.registry import REGISTRY, KwContext, KwError, bind_keyword, globa
 # HAProxy 2.6's tune.* keywords (doc/configuration.txt 3.2) that lb has no use for;
 # those lb applies (tune.bufsize, tune.maxrewrite, tune.http.maxhdr ...) are registered elsewhere.
 IGNORED_TUNING = (
-    "tune.buffers.limit", "tune.buffers.reserve", "tune.chksize", "tune.comp.maxlevel", "tune.fail-alloc",
+    "tune.buffers.limit", "tune.buffers.reserve", "tune.chksize", "tune.fail-alloc",
     "tune.fd.edge-triggered", "tune.h2.header-table-size", "tune.h2.initial-window-size",
     "tune.h2.max-concurrent-streams", "tune.h2.max-frame-size", "tune.http.cookielen", "tune.http.logurilen",
     "tune.idle-pool.shared", "tune.idletimer", "tune.listener.multi-queue", "tune.lua.forced-yield",
@@ -35,7 +35,6 @@ IGNORED_TUNING = (
     "tune.ssl.hard-maxrecord", "tune.ssl.keylog", "tune.ssl.lifetime", "tune.ssl.maxrecord",
     "tune.ssl.ssl-ctx-cache-size", "tune.vars.check-max-size", "tune.vars.global-max-size",
     "tune.vars.proc-max-size", "tune.vars.reqres-max-size", "tune.vars.sess-max-size", "tune.vars.txn-max-size",
-    "tune.zlib.memlevel", "tune.zlib.windowsize",
 )  # fmt: skip
 # Their on/off ones: HAProxy refuses any other word.
 ON_OFF = ("tune.idle-pool.shared", "tune.sched.low-latency", "tune.fd.edge-triggered", "tune.listener.multi-queue",
@@ -45,7 +44,7 @@ IGNORED_PROCESS = {  # name -> number of arguments
     "busy-polling": 0, "insecure-fork-wanted": 0, "insecure-setuid-wanted": 0, "set-dumpable": 0,
     "strict-limits": 0, "no-memory-trimming": 0, "numa-cpu-mapping": 0, "noepoll": 0, "nopoll": 0,
     "nokqueue": 0, "noevports": 0, "nogetaddrinfo": 0, "noreuseport": 0, "thread-groups": 1, "maxpipes": 1,
-    "maxsslconn": 1, "maxsslrate": 1, "maxcomprate": 1, "maxcompcpuusage": 1, "maxzlibmem": 1,
+    "maxsslconn": 1, "maxsslrate": 1,
     "max-spread-checks": 1, "profiling.memory": 1, "profiling.tasks": 1, "ssl-server-verify": 1,
     "ssl-load-extra-del-ext": 0, "ssl-load-extra-files": 1, "ssl-engine": 1, "ssl-mode-async": 0,
 }  # fmt: skip

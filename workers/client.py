@@ -26,6 +26,7 @@ from lb.shm.layout import COUNTER
 from lb.sticktables import tracking
 from workers import traffic
 from workers.counting import SESSIONS
+from lb.rules.pptlv import TlvError, extract_tlvs
 from workers.proxy_protocol import ProxyHeaderError, parse_header
 
 if TYPE_CHECKING:
@@ -99,8 +100,14 @@ class ClientConn:
         if parsed is None:
             return
         length, src, dst = parsed
-        self.sock.recv(length)
+        header = self.sock.recv(length)
         facts = self.facts
+        if header[:1] == b"\r":  # v2: its TLVs for fc_pp_authority, fc_pp_unique_id
+            try:
+                facts.pp_tlvs = extract_tlvs(header) or None
+            except TlvError:
+                self.handshake_failed("PR")  # HAProxy refuses the whole header
+                return
         if src is not None and dst is not None:
             facts.client_ip, facts.client_port = src
             facts.dst_ip, facts.dst_port = dst

@@ -5,7 +5,6 @@ parser knows its keywords whatever the importing process.
 """
 
 import lb.balance  # noqa: F401  balance
-import lb.compat  # noqa: F401  tune.* and process keywords accepted with a notice, bind proto
 import lb.checker.keywords  # noqa: F401  check, inter, rise, fall ...
 import lb.compression.keywords  # noqa: F401  compression, maxcomprate, maxcompcpuusage, maxzlibmem, tune.comp/zlib
 import lb.checker.native  # noqa: F401  option pgsql-check, mysql-check, redis-check, ldap-check, smtpchk
@@ -23,3 +22,5 @@ import lb.rules.uniqueid  # noqa: F401  unique-id-format, unique-id-header
 import lb.runtime_api.keywords  # noqa: F401  stats socket, stats timeout, stats maxconn
 import lb.sticktables.keywords  # noqa: F401  stick-table; table names resolved after parsing
 import lb.services.keywords  # noqa: F401  stats enable, stats uri, stats auth ... (proxy sections)
+# Last: it accepts with a notice only the keywords no module above registered.
+import lb.compat  # noqa: F401  tune.* and process keywords accepted with a notice, bind proto

@@ -44,9 +44,7 @@ AFTER_RESPONSE_ACTIONS: dict[str, Parser] = {
 FINAL = ("allow",)
 
 
-# applied=False until the engine calls after_response()/after_response_reply(): until then a
-# configuration using these rules loads with lbctl check's "parsed but not applied" warning.
-@keyword("http-after-response", applied=False,
+@keyword("http-after-response",
          doc="<action> [args] [if|unless <cond>]: add-header set-header del-header "
          "replace-header replace-value set-status capture set-var set-var-fmt unset-var allow, on every response "
          "sent (lb's own replies too)")  # fmt: skip

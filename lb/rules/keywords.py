@@ -117,7 +117,7 @@ def compile_switching_conditions(config: Config) -> None:
             if cond is None or cond.compiled is not None:
                 continue
 
-            def lookup(name: str, line: Any = rule.loc) -> Acl | None:
+            def lookup(name: str, line: Any = rule.loc, settings: Any = settings) -> Acl | None:
                 acl = settings.acls.get(name)
                 return acl if acl is not None and _before(config, settings.acl_locs.get(name), line) else None
 

@@ -55,14 +55,15 @@ def frontend_needs_request(frontend: Any) -> bool:
     (default_backend, or an unconditional use_backend: `select_backend`)."""
     s = frontend.areas[AREA]
     return bool(s.req_program or s.res_program or s.req_captures or s.res_captures or s.forwardfor
-                or s.cookie_capture
+                or s.cookie_capture or getattr(frontend, "stats", None) is not None
                 or any(match is not None or fmt is not None for match, _b, fmt in s.switching))  # fmt: skip
 
 
 def backend_needs_request(backend: Any) -> bool:
     """True when a backend's rules, cookie or forwardfor need the Request/Response objects."""
     s = backend.areas[AREA]
-    return bool(s.req_program or s.res_program or s.cookie or s.forwardfor or s.cookie_capture)
+    return bool(s.req_program or s.res_program or s.cookie or s.forwardfor or s.cookie_capture
+                or getattr(backend, "stats", None) is not None)  # the stats page answers its uri
 
 
 def select_backend(settings: HttpSettings, txn: Any) -> Any:

@@ -109,8 +109,10 @@ TIMES = ("qtime", "ctime", "rtime", "ttime")
 def fill_frontend(row: RowBuilder, config: Config, shm: ShmTable, facts: Facts, obj: StatObject,
                   totals: list[int]) -> None:  # fmt: skip
     pindex = obj.proxy_index
-    row.put("scur", sum(shm.column("feconn", pindex)))
-    row.put("smax", max(totals[C["sessions_max"]], sampled(shm, obj, "conn_max")))
+    scur = sum(shm.column("feconn", pindex))
+    row.put("scur", scur)
+    # the workers publish their maxima once a second: what is open now is a maximum already
+    row.put("smax", max(scur, totals[C["sessions_max"]], sampled(shm, obj, "conn_max")))
     row.put("slim", shm.fe_maxconn[pindex] or facts.global_maxconn)
     row.put_counters(totals, COMMON | {"dreq": "denied_req", "dresp": "denied_resp", "ereq": "req_errors",
                                        "req_tot": "requests", "dcon": "denied_conn", "dses": "denied_sess"})  # fmt: skip
@@ -144,10 +146,11 @@ def fill_server(row: RowBuilder, config: Config, shm: ShmTable, facts: Facts, ob
                 totals: list[int]) -> None:  # fmt: skip
     i, server = obj.server_index, obj.server
     assert server is not None
-    row.put("qcur", sum(shm.column("queued", i)))
-    row.put("qmax", max(totals[C["queue_max"]], sampled(shm, obj, "queue_max")))
-    row.put("scur", sum(shm.column("conns", i)))
-    row.put("smax", max(totals[C["sessions_max"]], sampled(shm, obj, "conn_max")))
+    qcur, scur = sum(shm.column("queued", i)), sum(shm.column("conns", i))
+    row.put("qcur", qcur)
+    row.put("qmax", max(qcur, totals[C["queue_max"]], sampled(shm, obj, "queue_max")))
+    row.put("scur", scur)
+    row.put("smax", max(scur, totals[C["sessions_max"]], sampled(shm, obj, "conn_max")))
     row.put("slim", shm.srv_maxconn[i] or None)
     row.put_counters(totals, SERVER_COUNTERS)
     row.put("status", state.server_status(shm, i, server))
@@ -208,10 +211,11 @@ def fill_backend(row: RowBuilder, config: Config, shm: ShmTable, facts: Facts, o
     bindex, proxy = obj.backend_index, obj.proxy
     members = [(s.server_index, s.server) for s in obj.servers]
     weights = state.backend_weights(shm, members, proxy.option("allbackups"))  # type: ignore[arg-type]
-    row.put("qcur", sum(shm.column("bequeued", bindex)))
-    row.put("qmax", max(totals[C["queue_max"]], sampled(shm, obj, "queue_max")))
-    row.put("scur", sum(shm.column("beconn", bindex)))
-    row.put("smax", max(totals[C["sessions_max"]], sampled(shm, obj, "conn_max")))
+    qcur, scur = sum(shm.column("bequeued", bindex)), sum(shm.column("beconn", bindex))
+    row.put("qcur", qcur)
+    row.put("qmax", max(qcur, totals[C["queue_max"]], sampled(shm, obj, "queue_max")))
+    row.put("scur", scur)
+    row.put("smax", max(scur, totals[C["sessions_max"]], sampled(shm, obj, "conn_max")))
     row.put("slim", fullconn(config, proxy, facts))
     row.put_counters(totals, SERVER_COUNTERS | {"dreq": "denied_req"})
     row.put("status", weights.status if members else "UP")

@@ -244,3 +244,16 @@ def test_show_info(tmp_path: Path) -> None:
     assert render_info(info, "typed").splitlines()[0] == "0.Name.1:POS:str:lb"
     assert json.loads(render_info(info, "json"))[5]["field"] == {"pos": 6, "name": "Pid"}  # no Release_date
     assert uptime_text(90061) == "1d 1h01m01s"
+
+
+def test_maxima_are_never_below_what_is_open_now(tmp_path: Path) -> None:
+    """Workers publish their maxima once a second; connections open now are already a maximum."""
+    gen = generation(tmp_path, BODY)
+    shm = gen.shm
+    shm.feconn[0 * shm.nproxies + 0] = 2  # worker 1: two connections on fe, none published as a maximum yet
+    shm.feconn[1 * shm.nproxies + 0] = 1
+    shm.conns[0 * shm.nservers + 0] = 3  # s1
+    count(gen, 0, 0, "sessions_max", 1)
+    table = rows(gen)
+    assert (table[("fe", "FRONTEND")]["scur"], table[("fe", "FRONTEND")]["smax"]) == ("3", "3")
+    assert (table[("be", "s1")]["scur"], table[("be", "s1")]["smax"]) == ("3", "3")

@@ -103,6 +103,7 @@ cdef class Exchange(ServerConnOwner):
     cdef public int retries
     cdef public bint redispatched
     cdef public bint tracked
+    cdef public object service
     cdef public str term
     cdef public ClientSide client
     cdef public double begin

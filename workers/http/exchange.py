@@ -28,7 +28,7 @@ except ImportError:  # plain Python without Cython installed
     from lb.engine import NoCython as cython
 
 from workers.connector import Connector
-from workers.http import heads, policy
+from workers.http import heads, policy, services
 from workers.http.deadlines import Deadline, NONE, Phase, SERVER, SERVER_DATA, TUNNEL
 from workers.http.serverconn import ServerConn, ServerConnOwner
 from workers.http.tunnel import Tunnel
@@ -172,6 +172,7 @@ class Exchange(ServerConnOwner):
         redispatched = False
         term = "--"
         tracked = False  # stick-table counters or rules follow this exchange (workers/http/policy.py)
+        service: Any = None  # the stats page or a use-service answers instead of a server (workers/http/services.py)
 
     def __init__(self, client: Any, begin: float, idle_ms: int) -> None:
         self.client = client  # the ClientSide driving this exchange
@@ -207,7 +208,9 @@ class Exchange(ServerConnOwner):
         if backend is None:
             reply = policy.request_rules(self)  # sets self.backend
             if reply is not None:
-                if reply.delay:  # http-request tarpit: held, then answered
+                if reply.service is not None:  # the stats page, use-service
+                    services.serve_service(self, reply.service)
+                elif reply.delay:  # http-request tarpit: held, then answered
                     client.loop.call_later(reply.delay / 1000, self.reply_local, reply)
                 else:
                     self.reply_local(reply)
@@ -230,11 +233,15 @@ class Exchange(ServerConnOwner):
     def request_body(self, body: bytes) -> None:
         self.bytes_in += len(body)
         self.push_body(heads.encode_chunk(body) if self.chunked else body)
+        if self.service is not None:
+            services.body_arrived(self)
 
     def request_complete(self) -> None:
         if self.chunked:
             self.push_body(heads.last_chunk(self.trailers))
         self.complete = True
+        if self.service is not None:
+            services.body_arrived(self)
 
     def push_body(self, wire: bytes) -> None:
         if self.local_reply:
@@ -509,10 +516,14 @@ class Exchange(ServerConnOwner):
         connection closes unless the request was complete and keep-alive allowed."""
         self.local_reply = True
         self.term = reply.term
-        self.status = reply.status
         self.body = None
         self.body_size = 0
         self.close_after = close or reply.closes or not self.complete or not self.keep_alive or self.client.closing
+        backend = self.backend
+        if reply.reply is not None and (self.client.plan.after_response or backend is not None
+                                        and backend.plan is not None and backend.plan.after_response):  # fmt: skip
+            reply = policy.after_response(self, reply)
+        self.status = reply.status
         self.client.send_reply(self, reply)
         self.local_data = reply.reply.render() if reply.reply is not None else b""
         self.resp_done = True

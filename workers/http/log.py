@@ -33,7 +33,7 @@ from workers.counting import (
 )
 from workers.http import policy
 from workers.http.heads import fields_size, raw_message_size
-from workers.runtime import C_CLI_ABORTS, C_DENIED, C_DENIED_RESP, C_SRV_ABORTS
+from workers.runtime import C_CLI_ABORTS, C_DENIED, C_DENIED_RESP, C_INTERCEPTED, C_SRV_ABORTS
 
 if TYPE_CHECKING:
     from workers.http.exchange import Exchange
@@ -98,6 +98,9 @@ def count_outcome(frontend: FrontendRuntime, ex: Exchange, term: str) -> None:
         counter = C_CLI_ABORTS if term[0] in "Cc" else C_SRV_ABORTS if term[0] in "Ss" else -1
     elif ex.rejected:
         return
+    elif term == "LR":  # redirects, returns, the stats page, services (HAProxy's intercepted_req)
+        frontend.count(C_INTERCEPTED)
+        return
     else:
         counter = C_DENIED if term == "PR" else C_DENIED_RESP if term == "PH" else -1
     if counter < 0:
@@ -154,6 +157,9 @@ def fill_record(record: LogRecord, conn: H1Connection, ex: Exchange) -> None:
     backend, server = ex.backend, ex.server
     record.backend = backend.name if backend is not None else None
     record.server = server.name if server is not None else None
+    if ex.service is not None:  # an applet: HAProxy logs its name and 0 for Tw, Tc, Tr
+        record.server = ex.service.log_name
+        record.t_queue = record.t_connect = record.t_response = 0
     if server is not None:
         record.server_ip, record.server_port = server.address
         record.srvconn = server.current_conns()

@@ -13,6 +13,7 @@ cdef class FrontendPlan:
     cdef public object unique_id
     cdef public bint needs_request
     cdef public bint needs_response
+    cdef public bint after_response
     cdef public bint frontend_tracks
     cdef public object static_backend
     cdef public object direct_backend
@@ -23,4 +24,5 @@ cdef class BackendPlan:
     cdef public int mode
     cdef public bint needs_request
     cdef public bint needs_response
+    cdef public bint after_response
     cdef public dict by_conf

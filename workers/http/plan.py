@@ -59,7 +59,9 @@ class FrontendPlan:
         self.needs_request = pipeline.frontend_needs_request(conf) or bool(self.unique_id and self.unique_id.header)
         self.frontend_tracks = frontend.tcp_rules is not None
         settings = conf.areas[AREA]
-        self.needs_response = bool(settings.res_program or settings.res_captures or settings.cookie_capture)
+        self.needs_response = bool(settings.res_program or settings.res_captures or settings.cookie_capture
+                                   or settings.after_program)  # fmt: skip
+        self.after_response = bool(settings.after_program)  # http-after-response: lb's own replies too
         self.static_backend = None if self.needs_request else frontend.static_backend
         self.direct_backend = self.raw_path_backend(conf)
         self.compression: CompressionPlan | None = None  # set by build_plans
@@ -84,7 +86,9 @@ class BackendPlan:
             or tcp is not None  # fmt: skip
         settings = conf.areas[AREA]
         self.needs_response = bool(settings.res_program or settings.cookie or settings.cookie_capture
+                                   or settings.after_program
                                    or (tcp is not None and tcp.store_response_rules))  # fmt: skip
+        self.after_response = bool(settings.after_program)
         self.by_conf: dict[int, ServerRuntime] = {id(server.conf): server for server in backend.servers}
 
     def server_of(self, conf: Any) -> ServerRuntime | None:

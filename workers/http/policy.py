@@ -13,16 +13,18 @@ to the backend (workers/http/plan.py).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lb.logs.record import LogRecord
 from lb.rules import pipeline
+from lb.rules.after_response import after_response_reply
 from lb.rules.actions import Verdict
 from lb.rules.capture import captured_request_cookie, captured_response_cookie, cookie_capture_of
 from lb.rules.errors import error_reply, mux_error_bytes
 from lb.rules.message import Request, Response
 from lb.rules.reply import Reply, connection_header
 from lb.rules.txn import Txn
+from lb.services.registry import UseService
 from lb.sticktables import tracking
 
 if TYPE_CHECKING:
@@ -35,14 +37,16 @@ if TYPE_CHECKING:
 class LocalReply:
     """A response lb produces itself: a rule's deny, redirect or return, or an error."""
 
-    __slots__ = ("status", "reply", "term", "delay", "silent")
+    __slots__ = ("status", "reply", "term", "delay", "silent", "service")
 
-    def __init__(self, status: int, reply: Reply | None, term: str, delay: int = 0, silent: bool = False) -> None:
+    def __init__(self, status: int, reply: Reply | None, term: str, delay: int = 0, silent: bool = False,
+                 service: Any = None) -> None:  # fmt: skip
         self.status = status
         self.reply = reply  # None: close without answering (http-request reject)
         self.term = term
         self.delay = delay  # ms to hold the request first (http-request tarpit)
         self.silent = silent  # silent-drop: the client is not even told (no FIN/RST it sees)
+        self.service = service  # the stats page or a use-service answers (workers/http/services.py)
 
     def render(self, closing: bool, client_http10: bool, head_request: bool) -> bytes:
         reply = self.reply
@@ -57,6 +61,8 @@ class LocalReply:
 
 def from_verdict(verdict: Verdict, ex: Exchange | None = None) -> LocalReply:
     kind = verdict.kind
+    if kind == "service":
+        return LocalReply(-1, None, "LR", service=verdict.service)  # type: ignore[attr-defined]
     if kind == "tarpit" or kind == "deny":
         tracked_error(ex)
     if kind == "tarpit" and ex is not None:
@@ -111,7 +117,7 @@ def request_rules(ex: Exchange) -> LocalReply | None:
         set_unique_id(ex, plan.unique_id)
     if plan.needs_request:
         assert ex.rules is not None
-        verdict = pipeline.request_phase(ex.rules)
+        verdict = pipeline.request_phase(ex.rules) or stats_check(ex, frontend.conf)
         if verdict is not None:
             return from_verdict(verdict, ex)
         chosen = ex.rules.backend
@@ -139,6 +145,8 @@ def backend_rules(ex: Exchange, backend: BackendRuntime) -> LocalReply | None:
     if rules.stkctr is not None:
         tracking.backend_request(rules)
     verdict = pipeline.backend_phase(rules, lambda conf: is_usable(plan.server_of(conf)))
+    if verdict is None and backend.conf is not ex.client.frontend.conf:
+        verdict = stats_check(ex, backend.conf)
     if verdict is not None:
         return from_verdict(verdict, ex)
     persistent = pipeline.persistent_server(rules)
@@ -151,6 +159,20 @@ def backend_rules(ex: Exchange, backend: BackendRuntime) -> LocalReply | None:
             ex.persist = plan.server_of(forced)
     ex.tracked = rules.stkctr is not None or rules.facts.stkctr is not None or backend.tcp_rules is not None
     return None
+
+
+def stats_check(ex: Exchange, proxy: Proxy) -> Verdict | None:
+    """After a proxy's http-request rules (HAProxy's http_process_req_common): a request
+    for its `stats uri` is answered by its stats page, or refused by `stats auth` and
+    `stats http-request` (401, 403)."""
+    stats = proxy.stats
+    page = stats.service if stats is not None else None
+    if page is None or ex.rules is None:
+        return None
+    request = build_request(ex)
+    if not page.matches(request.method, request.uri):
+        return None
+    return page.check(ex.rules) or UseService(page)
 
 
 def tracked_request(ex: Exchange) -> LocalReply | None:
@@ -226,6 +248,19 @@ def response_rules(ex: Exchange, version: str, reason: bytes) -> LocalReply | No
         ex.response = None
         return from_verdict(verdict, ex)
     return None
+
+
+def after_response(ex: Exchange, reply: LocalReply) -> LocalReply:
+    """lb's own reply through the http-after-response rules (a server's response meets
+    them at the end of response_rules)."""
+    build_request(ex)
+    rules = ex.rules
+    assert rules is not None and reply.reply is not None
+    if ex.backend is not None:
+        rules.backend = ex.backend.conf
+    edited = after_response_reply(rules, reply.reply)
+    rules.response = None
+    return LocalReply(edited.status, edited, reply.term, reply.delay, reply.silent, reply.service)
 
 
 def tracked_response(ex: Exchange) -> None:
