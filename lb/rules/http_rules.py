@@ -290,7 +290,7 @@ RESPONSE_ACTIONS: dict[str, Parser] = {**_COMMON, "set-status": _set_status, "si
 PREFIX_ACTIONS: dict[str, Parser] = {"track-sc": _track_registered, "sc-inc-gpc": _inc_gpc, "sc-set-gpt": _set_gpt}
 VAR_ACTIONS = ("set-var-fmt", "set-var", "unset-var")
 # HAProxy actions lb does not implement: refused by name rather than as unknown.
-UNSUPPORTED = frozenset("add-acl auth cache-use cache-store del-acl del-map disable-l7-retry do-resolve early-hint "
+UNSUPPORTED = frozenset("add-acl cache-use cache-store del-acl del-map disable-l7-retry do-resolve early-hint "
                         "normalize-uri replace-path replace-pathq replace-uri send-spoe-group set-dst set-dst-port "
                         "set-log-level set-map set-mark set-nice set-priority-class set-priority-offset set-src "
                         "set-src-port set-timeout set-tos strict-mode wait-for-body "

@@ -25,7 +25,7 @@ from lb.rules.acl import AclError
 from lb.rules.condition import compile_condition
 from lb.rules.errors import error_reply
 from lb.rules.fetches import USE_REQ
-from lb.rules.http_rules import REQUEST_ACTIONS, Rule, parse_rule, program_of, run_rules
+from lb.rules.http_rules import REQUEST_ACTIONS, Rule, RuleError, parse_rule, program_of, run_rules
 from lb.rules.message import split_values
 from lb.rules.model import settings_for
 from lb.rules.reply import Reply
@@ -50,6 +50,19 @@ def auth_reply(realm: str, backend: Any, frontend: Any) -> Reply:
     lines = [line for line in base.head.split(b"\r\n") if line and not line.lower().startswith(b"www-authenticate:")]
     header = f'www-authenticate: Basic realm="{realm}"'.encode("latin-1", "replace")
     return Reply(base.status, b"".join(line + b"\r\n" for line in [*lines, header]), base.body, base.close)
+
+
+def _auth(rc: Any, args: list[str]) -> tuple[AuthAction, list[str]]:
+    """`http-request auth [realm <realm>]`; without a realm, the name of the rule's
+    proxy (HAProxy's http_action_auth)."""
+    if args and args[0] == "realm":
+        if len(args) < 2 or not args[1]:
+            raise RuleError("missing realm value.")
+        return AuthAction(args[1]), args[2:]
+    return AuthAction(proxy_of(rc.ctx).name), args
+
+
+REQUEST_ACTIONS["auth"] = _auth
 
 
 def basic_credentials(request: Any) -> tuple[str, str] | None:

@@ -38,7 +38,7 @@ def test_same_lines_as_haproxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
 def test_unknown_action_lists_what_lb_supports(tmp_path: Path) -> None:
     config = load(tmp_path, "frontend fe\n    http-request nosuchaction\n")
     assert messages(config, "ALERT")[0] == (
-        f"parsing [{tmp_path}/t.cfg:7]: 'http-request' expects 'add-header', 'allow', 'capture', 'del-header', "
+        f"parsing [{tmp_path}/t.cfg:7]: 'http-request' expects 'add-header', 'allow', 'auth', 'capture', 'del-header', "
         "'deny', 'redirect', 'reject', 'replace-header', 'replace-value', 'return', 'sc-inc-gpc*', 'sc-set-gpt*', "
         "'set-header', 'set-method', 'set-path', 'set-pathq', 'set-query', 'set-uri', 'silent-drop', 'tarpit', "
         "'track-sc*', 'use-service', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', but got "

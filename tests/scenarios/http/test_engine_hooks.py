@@ -36,6 +36,7 @@ frontend fe
     bind 127.0.0.1:{pp_port} accept-proxy
     http-request use-service prometheus-exporter if {{ path /metrics }}
     http-request deny deny_status 403 if {{ path /denied }}
+    http-request auth realm Shop if {{ path /private }}
     http-request set-header x-authority %[fc_pp_authority] if {{ fc_pp_authority -m found }}
     http-request set-header x-pp-id %[fc_pp_unique_id] if {{ fc_pp_unique_id -m found }}
     http-after-response set-header x-after fe
@@ -86,6 +87,14 @@ def test_after_response_rules_edit_lbs_own_reply_and_its_logged_status(lab) -> N
     assert response.getheader("x-after") == "fe"
     assert response.getheader("x-after-be") is None  # denied before a backend: the frontend's rules only
     assert " 418 " in wait_log(lb, '"GET /denied HTTP/1.1"')
+
+
+def test_http_request_auth_asks_for_credentials_with_its_realm(lab) -> None:
+    _lb, port, _pp, _origin = lab
+    response = get(port, "/private")
+    assert response.status == 401
+    assert response.getheader("www-authenticate") == 'Basic realm="Shop"'
+    assert response.getheader("x-after") == "fe"
 
 
 def tlv(kind: int, value: bytes) -> bytes:
