@@ -21,11 +21,11 @@ the master for the stats page's admin buttons.
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from lb.jsonlines import GONE, encode, read_messages
 from lb.shm import layout
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ class ControlChannel:
     def send(self, message: dict[str, Any]) -> None:
         if self.closed:
             return
-        self.outbox += json.dumps(message).encode() + b"\n"
+        self.outbox += encode(message)
         self.flush()
 
     def flush(self) -> None:
@@ -161,29 +161,15 @@ class ControlChannel:
             self.read()
 
     def read(self) -> None:
-        try:
-            data = self.sock.recv(65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        if not data:
+        messages, pending = read_messages(self.sock, self.inbox, MAX_LINE)
+        for message in messages:
+            self.receive(message)
+        if pending is GONE:
             self.close()
-            return
-        self.inbox += data
-        while b"\n" in self.inbox:
-            line, self.inbox = self.inbox.split(b"\n", 1)
-            self.receive(line)
-        if len(self.inbox) > MAX_LINE:
-            self.close()
+        else:
+            self.inbox = pending
 
-    def receive(self, line: bytes) -> None:
-        try:
-            message = json.loads(line)
-        except ValueError:
-            return
-        if not isinstance(message, dict):
-            return
+    def receive(self, message: dict) -> None:
         if "cmd" in message:
             self.send({"id": message.get("id"), **answer(self.worker, message)})
             return

@@ -20,12 +20,12 @@ one that does not answer within REQUEST_TIMEOUT is left out of the answer.
 
 from __future__ import annotations
 
-import json
 import selectors
 import socket
 import time
 from typing import Any, Callable
 
+from lb.jsonlines import GONE, encode, read_messages
 from lb.runtime_api import commands
 from lb.runtime_api.session import Session
 
@@ -73,29 +73,15 @@ class WorkerChannel:
             self.on_readable()
 
     def on_readable(self) -> None:
-        try:
-            data = self.sock.recv(65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        if not data:
+        messages, pending = read_messages(self.sock, self.buffer, MAX_LINE)
+        for message in messages:
+            self.receive(message)
+        if pending is GONE:
             self.close()
-            return
-        self.buffer += data
-        while b"\n" in self.buffer:
-            line, self.buffer = self.buffer.split(b"\n", 1)
-            self.receive(line)
-        if len(self.buffer) > MAX_LINE:
-            self.close()
+        else:
+            self.buffer = pending
 
-    def receive(self, line: bytes) -> None:
-        try:
-            message = json.loads(line)
-        except ValueError:
-            return
-        if not isinstance(message, dict):
-            return
+    def receive(self, message: dict) -> None:
         if message.get("hello"):
             self.capable = True
             return
@@ -115,7 +101,7 @@ class WorkerChannel:
         self.send({"id": message.get("id"), "answer": answer})
 
     def send(self, message: dict) -> None:
-        self.outbox += json.dumps(message).encode() + b"\n"
+        self.outbox += encode(message)
         if len(self.outbox) > MAX_OUTBOX:
             self.close()
             return
