@@ -7,7 +7,7 @@ gives lb a capability HAProxy names declares it here when it is imported
 lb-haproxy import it before asking):
 
     from lb import features
-    features.provide("PROMEX", __name__)     # e.g. the Prometheus exporter, once it exists
+    features.provide("PROMEX", __name__)     # e.g. lb.services.registry for the Prometheus exporter
 
 `feature()` in `.if` conditions (lb.config.cfgcond) and the `Feature list`
 of `lb-haproxy -vv` (lb.haproxy_cli) read this registry.  A feature must be

@@ -17,11 +17,15 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from lb import features
 from lb.rules.actions import Verdict
 
 Factory = Callable[[list[str]], tuple[Any, list[str]]]
 SERVICES: dict[str, Factory] = {}
 SERVICE_MODULES = ("lb.services.prometheus",)  # the modules that register services, imported on first lookup
+# `.if feature(PROMEX)`: said here, where every configuration load passes, not in the
+# exporter's module, which is only imported when a rule names it.
+features.provide("PROMEX", "lb.services.prometheus")
 
 
 def service(name: str) -> Callable[[Factory], Factory]:

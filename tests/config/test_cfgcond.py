@@ -96,17 +96,18 @@ def test_evaluate_errors(text: str, message: str, index: int) -> None:
 
 
 def test_feature_registry() -> None:
-    """A module declaring a feature makes `.if feature()` see it (PROMEX once the exporter exists)."""
+    """A module declaring a feature makes `.if feature()` see it; lb has the exporter (PROMEX)."""
     from lb import features
 
-    assert evaluate("feature(PROMEX)", ENV) is False
-    features.provide("PROMEX", "tests")
+    assert evaluate("feature(PROMEX)", ENV) is True and "+PROMEX" in features.feature_list().split()
+    assert evaluate("feature(QUIC)", ENV) is False
+    features.provide("QUIC", "tests")
     try:
-        assert evaluate("feature(PROMEX)", ENV) is True
-        assert "+PROMEX" in features.feature_list().split()
+        assert evaluate("feature(QUIC)", ENV) is True
+        assert "+QUIC" in features.feature_list().split()
     finally:
-        features.withdraw("PROMEX")
-    assert "-PROMEX" in features.feature_list().split()
+        features.withdraw("QUIC")
+    assert "-QUIC" in features.feature_list().split()
     assert "+OPENSSL" in features.feature_list().split() and "-LUA" in features.feature_list().split()
 
 
