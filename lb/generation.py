@@ -87,7 +87,6 @@ class Generation:
         self.checker_pid = 0
         self.state = STARTING
         self.stop_deadline: float | None = None
-        self.started_at = time.monotonic()
         self.boot_failed = False
         self.channels: dict[int, Any] = {}  # slot -> lb.runtime_api.channels.WorkerChannel (master's end)
 

@@ -63,10 +63,6 @@ def after_check(counter: Counter, rise: int, fall: int, passed: bool) -> Counter
     return Counter(health, up and health > 0)
 
 
-def counter_changed(before: Counter, after: Counter) -> bool:
-    return before.health != after.health
-
-
 def display(health: int, rise: int, fall: int, drain: bool = False) -> str:
     """`3/3 UP`, `1/2 DOWN`, `2/3 DRAIN`: the `status:` part of HAProxy's check lines."""
     if health >= rise:

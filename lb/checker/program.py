@@ -22,7 +22,6 @@ from lb.checker.model import (
     ExpectRule,
     HttpSendRule,
     Rule,
-    SendRule,
 )
 from lb.checker.rules import parse_expect
 
@@ -172,11 +171,3 @@ def set_expect_heads(program: list[Rule]) -> None:
             if program[back].inverse:  # type: ignore[union-attr]
                 rule.head = back
             back -= 1
-
-
-def first_connect(program: list[Rule]) -> ConnectRule | None:
-    return next((rule for rule in program if isinstance(rule, ConnectRule)), None)
-
-
-def has_data_rules(program: list[Rule]) -> bool:
-    return any(isinstance(rule, (SendRule, HttpSendRule, ExpectRule)) for rule in program)

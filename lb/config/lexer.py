@@ -28,7 +28,6 @@ offending character.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping
 
@@ -40,7 +39,6 @@ _C_SPACES = " \t\n\v\f\r"  # C isspace(): a CR met inside a run of blanks is one
 _LINE_END = "\r\n\0"
 _HEX = "0123456789abcdefABCDEF"
 _SIMPLE_ESCAPES = {" ": " ", "\\": "\\", "t": "\t", "n": "\n", "r": "\r", "#": "#", "'": "'", '"': '"'}
-_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:-([^}]*))?\}")
 
 
 class LexError(ValueError):
@@ -88,18 +86,6 @@ def caret_message(what: str, line: str, index: int, offset: int = 0, width: int 
     index = len(line[:index].encode("utf-8", "surrogateescape"))
     shown, column = sanitize_for_printing(raw, index, width)
     return f"{what} at position {offset + index + 1}:\n  {shown}\n  {' ' * column}^"
-
-
-def expand_env(text: str, env: Mapping[str, str]) -> str:
-    """`${VAR}` -> its value ('' when unset); `${VAR-default}` -> value or default."""
-
-    def replace(match: re.Match[str]) -> str:
-        value = env.get(match.group(1))
-        if value is None:
-            return match.group(2) if match.group(2) is not None else ""
-        return value
-
-    return _ENV_RE.sub(replace, text)
 
 
 class _Splitter:

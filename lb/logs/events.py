@@ -200,10 +200,6 @@ def worker_exit(slot: int, pid: int, reason: str, respawn: bool, **fields: Any) 
     event("worker exit", level, slot=slot, worker_pid=pid, reason=reason, respawn=respawn, **fields)
 
 
-def checker_restart(reason: str, **fields: Any) -> None:
-    event("checker restart", "warning", reason=reason, **fields)
-
-
 def server_state(backend: str, server: str, state: str, text: str, **fields: Any) -> None:
     """A server changed state; `text` is HAProxy's sentence (also the syslog body)."""
     level = "warning" if state.upper() in ("DOWN", "MAINT") else "info"
