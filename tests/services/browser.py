@@ -20,7 +20,8 @@ from pathlib import Path
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--disable-dev-shm-usage",
-         "--no-first-run", "--force-color-profile=srgb"]  # fmt: skip
+         "--no-first-run", "--force-color-profile=srgb", "--disable-quic", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]  # fmt: skip  (no network beyond loopback)
 
 
 def run(args: list[str], directory: Path) -> str:
