@@ -9,6 +9,13 @@ not read again until what it sent is fully written to the other side, so
 memory per session is bounded by two buffers (backpressure).  Half-closes
 are propagated with shutdown(SHUT_WR), and the session ends once both
 directions have finished.
+
+With `option splice-request|splice-response|splice-auto` a direction moves
+through a pipe instead (workers/splice.py): the same one-chunk-at-a-time
+backpressure, with the pipe in the place of the OutBuffer.  A direction is
+spliced only when both sides are plain TCP (no TLS), its OutBuffer is empty
+(the bytes tcp-request content rules read go first, copied) and the worker
+has a pipe to spare; bytes are counted as they enter the pipe.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from workers.buffer import WOULD_BLOCK, OutBuffer
 from workers.connector import Connector, ConnectorOwner
 from workers.counting import BYTES_IN, BYTES_OUT, SESSIONS, T_CONNECT, T_COUNT, T_QUEUE, T_TOTAL
 from workers.runtime import C_DENIED, BackendRuntime, ServerRuntime
+from workers.splice import AUTO, REQUEST, RESPONSE, STREAMER_READS, Pipe, drain, fill, policy, pool_for
 from workers.traffic import ContentInspection, backend_content
 
 if TYPE_CHECKING:
@@ -61,6 +69,10 @@ class TcpSession(ConnectorOwner):
         self.txn: Txn | None = None  # the rules' view of the stream, when a rule or table needs one
         self.early: bytes = b""  # bytes read while tcp-request content rules waited, sent first
         self.early_eof = False  # ... and the client closed meanwhile
+        self.splice = 0  # workers/splice.py policy bits, set once connected
+        self.pipe_up: Pipe | None = None  # client -> server bytes spliced, not yet written
+        self.pipe_down: Pipe | None = None  # server -> client
+        self.large_up = self.large_down = 0  # consecutive full reads (splice-auto)
 
     # -- establishing --------------------------------------------------------
 
@@ -149,8 +161,15 @@ class TcpSession(ConnectorOwner):
             return
         if self.early_eof:
             self.on_eof(True)
+        self.splice = self.splice_policy()
         self.update_masks()
         self.arm_timer()
+
+    def splice_policy(self) -> int:
+        """Which directions may be spliced: none when a side speaks TLS."""
+        if self.client.facts.ssl or self.backend is None:
+            return 0
+        return policy(self.worker.config.global_, self.frontend.conf, self.backend.conf)
 
     def on_connect_failed(self, term: str) -> None:
         self.finish(term)
@@ -174,6 +193,11 @@ class TcpSession(ConnectorOwner):
 
         Reads land in the worker's shared scratch buffer (no allocation per
         read); only the unsent tail of a partial write is copied out."""
+        if self.splice:
+            pipe = self.pipe_up if client_side else self.pipe_down
+            if pipe is not None or self.may_splice(client_side):
+                self.pump_spliced(client_side)
+                return
         src, out = (self.sock, self.to_server) if client_side else (self.server_sock, self.to_client)
         assert src is not None and out is not None
         scratch = self.worker.scratch
@@ -197,25 +221,119 @@ class TcpSession(ConnectorOwner):
             self.bytes_in += size
         else:
             self.bytes_out += size
+        if self.splice & AUTO:
+            self.note_read(client_side, size)
         if not out.write_view(scratch[:size]):
             self.finish("SD" if client_side else "CD")
             return
         if out.chunks:
             self.update_masks()
 
+    # -- splicing (workers/splice.py) ---------------------------------------------
+
+    def may_splice(self, client_side: bool) -> bool:
+        """Take a pipe for a direction the policy splices (now, or as a fast streamer)."""
+        bits = self.splice
+        if client_side:
+            wanted = bits & REQUEST or (bits & AUTO and self.large_up >= STREAMER_READS)
+            out = self.to_server
+        else:
+            wanted = bits & RESPONSE or (bits & AUTO and self.large_down >= STREAMER_READS)
+            out = self.to_client
+        if not wanted or out is None or out.chunks:
+            return False
+        pipe = pool_for(self.worker).get()
+        if pipe is None:  # maxpipes reached or no descriptor left: copy this time
+            return False
+        if client_side:
+            self.pipe_up = pipe
+        else:
+            self.pipe_down = pipe
+        return True
+
+    def note_read(self, client_side: bool, size: int) -> None:
+        """splice-auto: count the consecutive reads that filled a buffer (tune.bufsize)."""
+        large = size >= self.worker.config.global_.bufsize
+        if client_side:
+            self.large_up = self.large_up + 1 if large else 0
+        else:
+            self.large_down = self.large_down + 1 if large else 0
+
+    def pump_spliced(self, client_side: bool) -> None:
+        """pump() through the direction's pipe: what the source has, into the pipe, then out."""
+        if client_side:
+            src, dst, pipe = self.sock, self.server_sock, self.pipe_up
+        else:
+            src, dst, pipe = self.server_sock, self.sock, self.pipe_down
+        assert src is not None and dst is not None and pipe is not None
+        try:
+            size = fill(src.fileno(), pipe)
+        except WOULD_BLOCK:
+            return
+        except OSError:
+            self.finish("CD" if client_side else "SD")
+            return
+        now = self.loop.now
+        if not size:
+            if client_side:
+                self.last_client = now
+            else:
+                self.last_server = now
+            self.on_eof(client_side)
+            return
+        self.last_client = self.last_server = now
+        if client_side:
+            self.bytes_in += size
+        else:
+            self.bytes_out += size
+        try:
+            emptied = drain(pipe, dst.fileno())
+        except OSError:
+            self.finish("SD" if client_side else "CD")
+            return
+        if not emptied:
+            self.update_masks()
+
+    def flush_pipe(self, client_side: bool) -> bool:
+        """Write what a direction's pipe holds; False when the stream ended on an error."""
+        pipe, dst = (self.pipe_up, self.server_sock) if client_side else (self.pipe_down, self.sock)
+        if pipe is None or not pipe.pending or dst is None:
+            return True
+        try:
+            drain(pipe, dst.fileno())
+        except OSError:
+            self.finish("SD" if client_side else "CD")
+            return False
+        return True
+
+    def release_pipes(self) -> None:
+        pool = pool_for(self.worker)
+        for pipe in (self.pipe_up, self.pipe_down):
+            if pipe is not None:
+                pool.put(pipe)
+        self.pipe_up = self.pipe_down = None
+
+    # -- writing -------------------------------------------------------------------
+
     def flush(self, client_side: bool) -> None:
         """Write the pending bytes of one direction (client_side: client -> server)."""
         out = self.to_server if client_side else self.to_client
-        if out is None or not out.chunks:
+        if out is None:
             return
-        if not out.flush():
-            self.finish("SD" if client_side else "CD")
+        if out.chunks:
+            if not out.flush():
+                self.finish("SD" if client_side else "CD")
+                return
+        elif self.pipe_up is not None or self.pipe_down is not None:
+            if not self.flush_pipe(client_side):
+                return
+        else:
             return
         if client_side:
             self.last_server = self.loop.now
         else:
             self.last_client = self.loop.now
-        if not out.chunks:
+        if not (self.pending_up() if client_side else self.pending_down()):
             eof = self.client_eof if client_side else self.server_eof
             if eof:
                 self.shutdown_write(self.server_sock if client_side else self.sock)
@@ -225,11 +343,11 @@ class TcpSession(ConnectorOwner):
     def on_eof(self, client_side: bool) -> None:
         if client_side:
             self.client_eof = True
-            if self.to_server is not None and not self.to_server.chunks:
+            if self.to_server is not None and not self.pending_up():
                 self.shutdown_write(self.server_sock)
         else:
             self.server_eof = True
-            if not self.to_client.chunks:
+            if not self.pending_down():
                 self.shutdown_write(self.sock)
         self.update_masks()
         self.maybe_done()
@@ -242,16 +360,25 @@ class TcpSession(ConnectorOwner):
         except OSError:
             pass
 
-    def pending_to_server(self) -> bool:
+    def pending_up(self) -> bool:
+        """Client bytes not yet written to the server (in the OutBuffer or the pipe)."""
+        pipe = self.pipe_up
+        if pipe is not None and pipe.pending:
+            return True
         return self.to_server is not None and bool(self.to_server.chunks)
 
+    def pending_down(self) -> bool:
+        """Server bytes not yet written to the client."""
+        pipe = self.pipe_down
+        return bool(self.to_client.chunks) or (pipe is not None and pipe.pending > 0)
+
     def maybe_done(self) -> None:
-        if self.client_eof and self.server_eof and not self.pending_to_server() and not self.to_client.chunks:
+        if self.client_eof and self.server_eof and not self.pending_up() and not self.pending_down():
             self.finish("--")
 
     def update_masks(self) -> None:
         """Read a side only while nothing it sent is pending; write while bytes wait for it."""
-        to_server_pending, to_client_pending = self.pending_to_server(), bool(self.to_client.chunks)
+        to_server_pending, to_client_pending = self.pending_up(), self.pending_down()
         client_mask = (0 if self.client_eof or to_server_pending else READ) | (WRITE if to_client_pending else 0)
         self.client.set_mask(client_mask, self.on_client_event)
         server_mask = (0 if self.server_eof or to_client_pending else READ) | (WRITE if to_server_pending else 0)
@@ -289,9 +416,9 @@ class TcpSession(ConnectorOwner):
         if self.closed:
             return
         now = self.loop.now
-        if self.pending_to_server():  # waiting for the server to take data: the client is paused
+        if self.pending_up():  # waiting for the server to take data: the client is paused
             self.last_client = now
-        if self.to_client.chunks:  # waiting for the client: the server is paused
+        if self.pending_down():  # waiting for the client: the server is paused
             self.last_server = now
         if self.client_timeout and now >= self.last_client + self.client_timeout:
             self.finish("cD")
@@ -329,6 +456,8 @@ class TcpSession(ConnectorOwner):
             self.timer.cancel()
         if self.connector is not None:
             self.connector.cancel()
+        if self.pipe_up is not None or self.pipe_down is not None:
+            self.release_pipes()
         if self.server_sock is not None:
             if self.server_mask:
                 self.loop.unregister(self.server_sock)

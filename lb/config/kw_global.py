@@ -8,7 +8,7 @@ written for a threaded HAProxy runs with the same parallelism.
 from __future__ import annotations
 
 from lb.config.registry import KwContext, KwError, global_keyword
-from lb.config.types import parse_int, parse_time
+from lb.config.types import parse_int, parse_size, parse_time
 
 
 def _expect(args: list[str], count: int, usage: str) -> None:
@@ -83,7 +83,7 @@ for _name in ("tune.ssl.default-dh-param", "ssl-default-bind-ciphers", "ssl-defa
               "ca-base", "crt-base", "master-worker",
               "ssl-default-bind-ciphersuites", "ssl-dh-param-file", "node", "description",
               "tune.ssl.cachesize", "server-state-file", "server-state-base", "cpu-map",
-              "maxconnrate", "maxsessrate", "nosplice", "quiet", "expose-experimental-directives"):  # fmt: skip
+              "maxconnrate", "maxsessrate", "quiet", "expose-experimental-directives"):  # fmt: skip
     global_keyword(_name, applied=False, doc="accepted for compatibility; no effect in lb")(lambda ctx, args: None)
 
 
@@ -114,3 +114,23 @@ def kw_tune_maxhdr(ctx: KwContext, args: list[str]) -> None:
 @global_keyword("zero-warning", doc="treat every warning as fatal (lbctl check exits 1 when any warning is found)")
 def kw_zero_warning(ctx: KwContext, args: list[str]) -> None:
     ctx.config.global_.extras["zero_warning"] = True
+
+
+@global_keyword("nosplice", doc="never use kernel splicing (option splice-*), as the -dS command-line flag")
+def kw_nosplice(ctx: KwContext, args: list[str]) -> None:
+    ctx.config.global_.nosplice = True
+
+
+@global_keyword("maxpipes", doc="pipes one worker may use for splicing at once (default: its maxconn / 4)")
+def kw_maxpipes(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "an integer argument")
+    ctx.config.global_.maxpipes = parse_int(args[1], 1, 10_000_000, "maxpipes")
+
+
+@global_keyword("tune.pipesize", doc="capacity of a splicing pipe (default: the system's, 64k on Linux)")
+def kw_tune_pipesize(ctx: KwContext, args: list[str]) -> None:
+    _expect(args, 1, "an integer argument")
+    try:
+        ctx.config.global_.pipesize = parse_size(args[1])
+    except ValueError as exc:
+        raise KwError(f"'tune.pipesize': {exc}.") from None

@@ -131,6 +131,9 @@ class Global:
     bufsize: int = 16384  # tune.bufsize: a message head must fit in bufsize - maxrewrite
     maxrewrite: int = 1024  # tune.maxrewrite
     maxhdr: int = 101  # tune.http.maxhdr: header fields of a message, end of headers included
+    nosplice: bool = False  # `nosplice`: never splice, whatever the proxies' splice options say
+    maxpipes: int = 0  # pipes a worker may use for splicing; 0: its maxconn / 4 (HAProxy's default)
+    pipesize: int = 0  # tune.pipesize: pipe capacity in bytes; 0: the system's default
     extras: dict[str, Any] = field(default_factory=dict)
     loc: Location | None = None
 
