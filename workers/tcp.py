@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from workers.loop import Timer
 
 READ, WRITE = 1, 2
+SPLICE_ROUNDS = 16  # pipes moved per event and direction at most (16 x 64k = 1 MiB)
 
 
 class TcpSession(ConnectorOwner):
@@ -260,39 +261,45 @@ class TcpSession(ConnectorOwner):
             self.large_down = self.large_down + 1 if large else 0
 
     def pump_spliced(self, client_side: bool) -> None:
-        """pump() through the direction's pipe: what the source has, into the pipe, then out."""
+        """pump() through the direction's pipe: what the source has, into the pipe, then out;
+        again while the pipe filled and emptied (up to SPLICE_ROUNDS: other streams wait)."""
         if client_side:
             src, dst, pipe = self.sock, self.server_sock, self.pipe_up
         else:
             src, dst, pipe = self.server_sock, self.sock, self.pipe_down
         assert src is not None and dst is not None and pipe is not None
-        try:
-            size = fill(src.fileno(), pipe)
-        except WOULD_BLOCK:
-            return
-        except OSError:
-            self.finish("CD" if client_side else "SD")
-            return
-        now = self.loop.now
-        if not size:
+        src_fd, dst_fd = src.fileno(), dst.fileno()
+        for _ in range(SPLICE_ROUNDS):
+            try:
+                size = fill(src_fd, pipe)
+            except WOULD_BLOCK:
+                return
+            except OSError:
+                self.finish("CD" if client_side else "SD")
+                return
+            now = self.loop.now
+            if not size:
+                if client_side:
+                    self.last_client = now
+                else:
+                    self.last_server = now
+                self.on_eof(client_side)
+                return
+            self.last_client = self.last_server = now
             if client_side:
-                self.last_client = now
+                self.bytes_in += size
             else:
-                self.last_server = now
-            self.on_eof(client_side)
-            return
-        self.last_client = self.last_server = now
-        if client_side:
-            self.bytes_in += size
-        else:
-            self.bytes_out += size
-        try:
-            emptied = drain(pipe, dst.fileno())
-        except OSError:
-            self.finish("SD" if client_side else "CD")
-            return
-        if not emptied:
-            self.update_masks()
+                self.bytes_out += size
+            try:
+                emptied = drain(pipe, dst_fd)
+            except OSError:
+                self.finish("SD" if client_side else "CD")
+                return
+            if not emptied:
+                self.update_masks()
+                return
+            if size < pipe.size:  # the source had less than a pipe: wait for the next event
+                return
 
     def flush_pipe(self, client_side: bool) -> bool:
         """Write what a direction's pipe holds; False when the stream ended on an error."""
