@@ -5,6 +5,7 @@
     python tools/bench.py --mode http           # HTTP proxying, option httplog on both
     python tools/bench.py --mode http --syslog  # cost of logging: httplog to UDP syslog vs no logging
     python tools/bench.py --mode http --floor   # and tools/python_floor.py, the least a Python proxy does
+    python tools/bench.py --mode tcp --runs 3   # three runs, a table (ratios, CPU µs/req) for each
 
 Backend: nginx when installed (a tiny static response), else a built-in
 keep-alive server.  Load: wrk when installed (else a small Python client).
@@ -312,21 +313,25 @@ def main() -> int:
                         help="cost of logging: option httplog to a UDP syslog sink vs no logging, for both proxies")
     parser.add_argument("--floor", action="store_true",
                         help="mode http: also run tools/python_floor.py, the least a Python proxy does per request")
+    parser.add_argument("--runs", type=int, default=1, help="repeat the whole comparison (a table per run)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lb-bench-"))
     backend, backend_port, backend_name = start_backend(work)
     try:
-        if args.syslog:
-            print_syslog_table(args, backend_name, run_syslog(args, work, backend_port))
-            return 0
-        starters = [(start_haproxy, "haproxy"), (start_lb, "lb")]
-        if args.floor and args.mode == "http":
-            starters.append((start_floor, "python floor"))
-        results = [row for starter, label in starters
-                   if (row := run_one(starter, label, args, work, backend_port, None, None)) is not None]
+        for number in range(1, args.runs + 1):
+            if args.runs > 1:
+                print(f"\nrun {number} of {args.runs}")
+            if args.syslog:
+                print_syslog_table(args, backend_name, run_syslog(args, work, backend_port))
+                continue
+            starters = [(start_haproxy, "haproxy"), (start_lb, "lb")]
+            if args.floor and args.mode == "http":
+                starters.append((start_floor, "python floor"))
+            results = [row for starter, label in starters
+                       if (row := run_one(starter, label, args, work, backend_port, None, None)) is not None]
+            print_table(args, backend_name, results)
     finally:
         stop(backend)
-    print_table(args, backend_name, results)
     return 0
 
 
