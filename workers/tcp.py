@@ -43,9 +43,8 @@ SPLICE_ROUNDS = 16  # pipes moved per event and direction at most (16 x 64k = 1 
 
 
 class TcpSession(ConnectorOwner):
-    request = None  # what keyed balancing reads: mode tcp has no HTTP request
-
     def __init__(self, client: ClientConn) -> None:
+        self.request = None  # what keyed balancing reads: mode tcp has no HTTP request
         self.client = client
         self.loop = client.loop
         self.worker = client.worker
