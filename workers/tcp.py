@@ -262,12 +262,12 @@ class TcpSession(ConnectorOwner):
     def pump_spliced(self, client_side: bool) -> None:
         """pump() through the direction's pipe: what the source has, into the pipe, then out;
         again while the pipe filled and emptied (up to SPLICE_ROUNDS: other streams wait)."""
-        if client_side:
-            src, dst, pipe = self.sock, self.server_sock, self.pipe_up
-        else:
-            src, dst, pipe = self.server_sock, self.sock, self.pipe_down
-        assert src is not None and dst is not None and pipe is not None
-        src_fd, dst_fd = src.fileno(), dst.fileno()
+        server_sock = self.server_sock
+        assert server_sock is not None
+        pipe = self.pipe_up if client_side else self.pipe_down
+        assert pipe is not None
+        client_fd, server_fd = self.sock.fileno(), server_sock.fileno()
+        src_fd, dst_fd = (client_fd, server_fd) if client_side else (server_fd, client_fd)
         for _ in range(SPLICE_ROUNDS):
             try:
                 size = fill(src_fd, pipe)
