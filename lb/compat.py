@@ -27,7 +27,7 @@ IGNORED_TUNING = (
     "tune.idle-pool.shared", "tune.idletimer", "tune.listener.multi-queue", "tune.lua.forced-yield",
     "tune.lua.maxmem", "tune.lua.service-timeout", "tune.lua.session-timeout", "tune.lua.task-timeout",
     "tune.maxaccept", "tune.maxpollevents", "tune.pattern.cache-size", "tune.peers.max-updates-at-once",
-    "tune.pipesize", "tune.pool-high-fd-ratio", "tune.pool-low-fd-ratio",
+    "tune.pool-high-fd-ratio", "tune.pool-low-fd-ratio",
     "tune.quic.frontend.conn-tx-buffers.limit", "tune.quic.frontend.max-idle-timeout",
     "tune.quic.frontend.max-streams-bidi", "tune.quic.retry-threshold", "tune.rcvbuf.client", "tune.rcvbuf.server",
     "tune.recv_enough", "tune.runqueue-depth", "tune.sched.low-latency", "tune.sndbuf.client", "tune.sndbuf.server",
@@ -43,7 +43,7 @@ ON_OFF = ("tune.idle-pool.shared", "tune.sched.low-latency", "tune.fd.edge-trigg
 IGNORED_PROCESS = {  # name -> number of arguments
     "busy-polling": 0, "insecure-fork-wanted": 0, "insecure-setuid-wanted": 0, "set-dumpable": 0,
     "strict-limits": 0, "no-memory-trimming": 0, "numa-cpu-mapping": 0, "noepoll": 0, "nopoll": 0,
-    "nokqueue": 0, "noevports": 0, "nogetaddrinfo": 0, "noreuseport": 0, "thread-groups": 1, "maxpipes": 1,
+    "nokqueue": 0, "noevports": 0, "nogetaddrinfo": 0, "noreuseport": 0, "thread-groups": 1,
     "maxsslconn": 1, "maxsslrate": 1,
     "max-spread-checks": 1, "profiling.memory": 1, "profiling.tasks": 1, "ssl-server-verify": 1,
     "ssl-load-extra-del-ext": 0, "ssl-load-extra-files": 1, "ssl-engine": 1, "ssl-mode-async": 0,

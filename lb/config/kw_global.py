@@ -116,7 +116,7 @@ def kw_zero_warning(ctx: KwContext, args: list[str]) -> None:
     ctx.config.global_.extras["zero_warning"] = True
 
 
-@global_keyword("nosplice", doc="never use kernel splicing (option splice-*), as the -dS command-line flag")
+@global_keyword("nosplice", doc="never use kernel splicing, whatever option splice-* says")
 def kw_nosplice(ctx: KwContext, args: list[str]) -> None:
     ctx.config.global_.nosplice = True
 
