@@ -3,7 +3,7 @@
 `parse(argv)` reads the arguments of `haproxy` (src/haproxy.c init_args)
 into an `Args`; a wrong command line raises `Usage`, which prints the
 usage text (after an alert when there is one) and exits 1, as HAProxy
-does.  Options HAProxy has for its own internals (`-de`, `-dM`, `-dS` ...)
+does.  Options HAProxy has for its own internals (`-de`, `-dM`, `-dp` ...)
 are accepted and have no effect in lb.  `-v`/`-vv` print lb's version in
 HAProxy's format; scripts reading `HAProxy version X` find the HAProxy
 release lb models (lb.features) with lb's own version appended.
@@ -53,8 +53,8 @@ Usage : {name} [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ] [ -N <maxpconn>
 
 """
 MODELED_RELEASE_DATE = "2023/03/28"  # HAProxy 2.6.12's
-# `-d<x>` flags that tune HAProxy's internals (pollers, splicing, memory debugging ...): no effect in lb.
-INTERNAL_DEBUG_FLAGS = "epkvSGRVMrLK"
+# `-d<x>` flags that tune HAProxy's internals (pollers, memory debugging ...): no effect in lb.
+INTERNAL_DEBUG_FLAGS = "epkvGRVMrLK"
 
 
 class Usage(Exception):
@@ -79,6 +79,7 @@ class Args:
     master_worker: bool = False  # -W, -Ws
     systemd: bool = False  # -Ws
     zero_warning: bool = False  # -dW
+    nosplice: bool = False  # -dS: as global `nosplice`
     diag: bool = False  # -dD
     pidfile: str | None = None  # -p
     old_pids: list[int] = field(default_factory=list)  # -sf / -st
@@ -140,6 +141,8 @@ def _one_word(args: Args, flag: str, rest: list[str]) -> bool:
         args.diag = True
     elif flag.startswith("dW"):
         args.zero_warning = True
+    elif flag.startswith("dS"):
+        args.nosplice = True
     elif flag.startswith("d"):
         args.debug = True
     elif flag.startswith("cc"):

@@ -39,6 +39,8 @@ def apply_overrides(config: Config, args: Args) -> None:
             proxy.maxconn = proxy.maxconn or args.maxpconn
     if args.zero_warning:
         config.global_.extras["zero_warning"] = True
+    if args.nosplice:
+        config.global_.nosplice = True
 
 
 class Ready:

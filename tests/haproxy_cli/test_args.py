@@ -106,3 +106,15 @@ def test_a_missing_file_is_haproxys_error(tmp_path) -> None:
         expand_paths([str(tmp_path / "nope.cfg")])
     missing = tmp_path / "nope.cfg"
     assert str(raised.value) == f"Cannot open configuration file/directory {missing} : No such file or directory"
+
+
+def test_dash_d_s_disables_splicing_as_global_nosplice() -> None:
+    from lb.config.model import Config
+    from lb.haproxy_master import apply_overrides
+
+    args = parse(["-dS", "-f", "x.cfg"])
+    assert args.nosplice and args.ignored == []
+    config = Config()
+    apply_overrides(config, args)
+    assert config.global_.nosplice
+    assert not parse(["-f", "x.cfg"]).nosplice
