@@ -3,7 +3,8 @@
 Spliced bytes never enter the worker, so what these tests check is what
 splicing must keep: every byte delivered in order both ways at once,
 half-closes propagated, the log line's %U/%B and the stats' bin/bout equal
-to what was sent, timeouts.  That the worker really splices is seen in its
+to what was sent (the stick tables' too, after tcp-request content rules read
+the first bytes), timeouts.  That the worker really splices is seen in its
 descriptors: each spliced direction holds a pipe (/proc/<worker>/fd).
 CI runs this file in pure Python too (LB_PURE_PYTHON=1, .ci/run).
 """
@@ -51,6 +52,15 @@ frontend fe_via_backend
 frontend fe_copy
     bind 127.0.0.1:{p_copy}
     default_backend be_bulk
+frontend fe_inspect
+    bind 127.0.0.1:{p_inspect}
+    option splice-request
+    option splice-response
+    tcp-request inspect-delay 2s
+    stick-table type ip size 1k expire 1m store bytes_in_cnt,bytes_out_cnt
+    tcp-request content track-sc0 src
+    tcp-request content accept if {{ req.len ge 100 }}
+    default_backend be_bulk
 frontend fe_idle
     bind 127.0.0.1:{p_idle}
     option splice-request
@@ -66,7 +76,7 @@ backend be_bulk_spliced
 backend be_echo
     server s1 127.0.0.1:{echo}
 """
-FRONTENDS = ("both", "auto", "via_backend", "copy", "idle")
+FRONTENDS = ("both", "auto", "via_backend", "copy", "inspect", "idle")
 
 
 class BulkServer:
@@ -144,7 +154,7 @@ def transfer(port: int) -> tuple[str, int]:
     return result[0]
 
 
-@pytest.mark.parametrize("frontend", ["both", "auto", "via_backend", "copy"])
+@pytest.mark.parametrize("frontend", ["both", "auto", "via_backend", "copy", "inspect"])
 def test_bulk_both_ways_byte_exact_and_counted(setup: Setup, frontend: str) -> None:
     expected = (hashlib.sha256(pattern(SIZE)).hexdigest(), SIZE)
     uploads = len(setup.bulk.uploads)
@@ -165,6 +175,14 @@ def test_stats_count_spliced_bytes(setup: Setup) -> None:
         return None
 
     assert wait_until(counters, what="published counters") == (str(SIZE), str(SIZE))
+
+
+def test_stick_table_counts_spliced_bytes_after_the_inspected_ones(setup: Setup) -> None:
+    """fe_inspect: tcp-request content rules read the first bytes (copied to the server
+    first), then both directions are spliced; the tracked counters see every byte."""
+    table = wait_until(lambda: "bytes_in_cnt=" in (text := cli(setup.socket, "show table fe_inspect").decode())
+                       and text, what="tracked entry")  # fmt: skip
+    assert f"bytes_in_cnt={SIZE} bytes_out_cnt={SIZE}" in table, table
 
 
 def test_a_spliced_idle_stream_times_out_with_its_bytes_counted(setup: Setup) -> None:
