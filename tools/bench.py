@@ -6,6 +6,7 @@
     python tools/bench.py --mode http --syslog  # cost of logging: httplog to UDP syslog vs no logging
     python tools/bench.py --mode http --floor   # and tools/python_floor.py, the least a Python proxy does
     python tools/bench.py --mode tcp --runs 3   # three runs, a table (ratios, CPU µs/req) for each
+    python tools/bench.py --mode http --track   # cost of a rate limit: track-sc0 src + sc_http_req_rate rule
 
 Backend: nginx when installed (a tiny static response), else a built-in
 keep-alive server.  Load: wrk when installed (else a small Python client).
@@ -126,9 +127,18 @@ def start_backend(work: Path) -> tuple[subprocess.Popen, int, str]:
 # -- proxies ----------------------------------------------------------------------
 
 
+# --track: the article's rate limit (a deny that never fires, so that every request is served)
+TRACKING = """    stick-table type ip size 100k expire 30s store http_req_rate(10s)
+    http-request track-sc0 src
+    http-request deny deny_status 429 if { sc_http_req_rate(0) gt 1000000000 }
+"""
+TRACK = False  # set by --track for the second run of each proxy
+
+
 def proxy_config(mode: str, port: int, backend: int, syslog: int | None, threads_kw: str,
                  httplog: bool | None = None) -> str:
     """`httplog`: None = `option httplog` in mode http (the default runs), False = no log option at all."""
+    tracking = TRACKING if TRACK else ""
     log = f"    log 127.0.0.1:{syslog} local0\n" if syslog else ""
     logopt = "    option httplog\n" if (mode == "http" if httplog is None else httplog) else ""
     defaults_log = "    log global\n" if syslog else ""
@@ -143,7 +153,7 @@ defaults
     timeout server 30s
 frontend fe
     bind 127.0.0.1:{port}
-    default_backend be
+{tracking}    default_backend be
 backend be
     server s1 127.0.0.1:{backend}
 """
@@ -314,6 +324,9 @@ def main() -> int:
     parser.add_argument("--floor", action="store_true",
                         help="mode http: also run tools/python_floor.py, the least a Python proxy does per request")
     parser.add_argument("--runs", type=int, default=1, help="repeat the whole comparison (a table per run)")
+    parser.add_argument("--track", action="store_true",
+                        help="mode http: cost of `http-request track-sc0 src` and a sc_http_req_rate rule "
+                        "(both proxies)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lb-bench-"))
     backend, backend_port, backend_name = start_backend(work)
@@ -323,6 +336,9 @@ def main() -> int:
                 print(f"\nrun {number} of {args.runs}")
             if args.syslog:
                 print_syslog_table(args, backend_name, run_syslog(args, work, backend_port))
+                continue
+            if args.track:
+                print_track_table(args, backend_name, run_track(args, work, backend_port))
                 continue
             starters = [(start_haproxy, "haproxy"), (start_lb, "lb")]
             if args.floor and args.mode == "http":
@@ -355,6 +371,33 @@ def run_syslog(args: argparse.Namespace, work: Path, backend_port: int) -> list[
     return rows
 
 
+def run_track(args: argparse.Namespace, work: Path, backend_port: int) -> list[dict]:
+    """Each proxy as configured, then with the stick-table rate limit."""
+    global TRACK
+    rows = []
+    for starter, label in ((start_haproxy, "haproxy"), (start_lb, "lb")):
+        TRACK = False
+        plain = run_one(starter, label, args, work, backend_port, None, None)
+        if plain is None:
+            continue
+        TRACK = True
+        tracked = run_one(starter, label, args, work, backend_port, None, None)
+        TRACK = False
+        rows.append({"name": label, "without": plain, "with": tracked})
+    return rows
+
+
+def print_track_table(args: argparse.Namespace, backend_name: str, rows: list[dict]) -> None:
+    print(f"\n{time.strftime('%Y-%m-%d')}  mode {args.mode}: without vs with track-sc0 src + a sc_http_req_rate "
+          f"rule, {args.connections} keep-alive connections, {args.seconds}s each, backend {backend_name}")
+    print("| proxy | req/s without | req/s with | CPU µs/req without | CPU µs/req with | delta µs/req |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for row in rows:
+        plain, tracked = row["without"], row["with"]
+        print(f"| {row['name']} | {plain['rps']:,.0f} | {tracked['rps']:,.0f} | {plain['cpu_us']:.1f} "
+              f"| {tracked['cpu_us']:.1f} | {tracked['cpu_us'] - plain['cpu_us']:+.1f} |")
+
+
 def print_syslog_table(args: argparse.Namespace, backend_name: str, rows: list[dict]) -> None:
     print(f"\n{time.strftime('%Y-%m-%d')}  mode {args.mode}: no logging vs option httplog to UDP syslog, "
           f"{args.connections} keep-alive connections, {args.seconds}s each, backend {backend_name}, "
@@ -373,8 +416,8 @@ def print_table(args: argparse.Namespace, backend_name: str, results: list[dict]
     logging = " + httplog to UDP syslog" if args.syslog else (" + httplog" if args.mode == "http" else "")
     print(f"\n{time.strftime('%Y-%m-%d')}  mode {args.mode}{logging}, {args.connections} keep-alive connections, "
           f"{args.seconds}s, backend {backend_name}, 1 worker vs nbthread 1, {os.cpu_count()} CPUs")  # fmt: skip
-    print(f"| proxy | req/s | CPU µs/req |")
-    print(f"|---|---:|---:|")
+    print("| proxy | req/s | CPU µs/req |")
+    print("|---|---:|---:|")
     for row in results:
         print(f"| {row['name']} | {row['rps']:,.0f} | {row['cpu_us']:.1f} |")
     by_name = {row["name"]: row for row in results}

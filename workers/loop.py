@@ -37,12 +37,16 @@ class Timer:
 
     def __init__(self, when: float, callback: Callable[..., Any], args: tuple) -> None:
         self.when = when
-        self.callback = callback
+        self.callback: Callable[..., Any] | None = callback
         self.args = args
         self.cancelled = False
 
     def cancel(self) -> None:
         self.cancelled = True
+        # what the callback holds (a Connector, an exchange) is freed now, not when the
+        # timer would have fired: idle connections keep cancelled connect timers around
+        self.callback = None
+        self.args = ()
 
 
 class EventLoop:
@@ -99,12 +103,13 @@ class EventLoop:
         timers, now = self._timers, self.now
         while timers and timers[0][0] <= now:
             _, _, timer = heapq.heappop(timers)
-            if not timer.cancelled:
+            callback = timer.callback
+            if not timer.cancelled and callback is not None:
                 timer.cancelled = True
                 try:
-                    timer.callback(*timer.args)
+                    callback(*timer.args)
                 except Exception as exc:
-                    self.callback_failed(timer.callback, exc)
+                    self.callback_failed(callback, exc)
 
     # -- running -----------------------------------------------------------
 

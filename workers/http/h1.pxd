@@ -15,7 +15,7 @@ cdef class H1Connection(ClientSide):
     cdef public object sock
     cdef public bint ssl
     cdef public object parser
-    cdef public object exchanges
+    cdef public list exchanges
     cdef public Exchange parsing
     cdef public object tunnel
     cdef public bint eof

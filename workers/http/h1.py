@@ -18,7 +18,6 @@ a connection that has not sent its first request yet is given until
 
 from __future__ import annotations
 
-import collections
 import socket
 from typing import TYPE_CHECKING
 
@@ -63,7 +62,7 @@ class H1Connection(ClientSide):
         self.parser = httptools.HttpRequestParser(self)
         self.out = OutBuffer(client.sock, self.on_out_level)
         self.deadline = Deadline(client.loop, self)
-        self.exchanges: collections.deque[Exchange] = collections.deque()
+        self.exchanges: list[Exchange] = []  # pipelined requests, oldest first (a list: see workers/buffer.py)
         self.parsing: Exchange | None = None
         self.conn: ServerConn | None = None  # the server connection kept between requests
         self.tunnel: Tunnel | None = None
@@ -361,7 +360,7 @@ class H1Connection(ClientSide):
         """Log the exchange, then serve the next pipelined request or wait for one."""
         exchanges = self.exchanges
         if exchanges and exchanges[0] is ex:
-            exchanges.popleft()
+            del exchanges[0]
         if ex.server_counted:
             ex.server_counted = False
             ex.server.drop_conn()  # type: ignore[union-attr]  # counted: it has a server

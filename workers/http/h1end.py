@@ -98,7 +98,7 @@ def end_connection(conn: H1Connection, ex: Exchange, term: str) -> None:
     ex.term = term
     ex.abandon()
     if conn.exchanges and conn.exchanges[0] is ex:
-        conn.exchanges.popleft()
+        del conn.exchanges[0]
     account(conn.frontend, ex, conn.received - conn.received_done, conn.loop.now)
     if conn.frontend.logger is not None:
         log_exchange(conn, ex)
