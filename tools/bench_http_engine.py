@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Per-request cost of the HTTP engine alone, without a load generator (tool, not a test).
 
-    python tools/bench_http_engine.py [--requests 50000] [--profile] [--log]
+    python tools/bench_http_engine.py [--requests 50000] [--profile] [--log] [--track]
 
 One H1Connection of a real worker runtime is driven by hand on loopback TCP
 connections:
@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import lb.config  # noqa: E402
 from lb.generation import Generation  # noqa: E402
 from lb.logs import events  # noqa: E402
+from lb.sticktables.regions import TableSet  # noqa: E402
 from workers.base import Worker  # noqa: E402
 from workers.client import ClientConn  # noqa: E402
 from workers.http.h1 import H1Connection  # noqa: E402
@@ -49,9 +50,13 @@ global
     timeout server 30s
 frontend fe
     bind 127.0.0.1:1
-    default_backend be
+{track}    default_backend be
 backend be
     server s1 127.0.0.1:2
+"""
+TRACK = """    stick-table type ip size 100k expire 30s store http_req_rate(10s)
+    http-request track-sc0 src
+    http-request deny deny_status 429 if { sc_http_req_rate(0) gt 1000000000 }
 """
 REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
 RESPONSE = (b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Thu, 26 Nov 2026 18:10:26 GMT\r\n"
@@ -69,15 +74,18 @@ def tcp_pair() -> tuple[socket.socket, socket.socket]:
     return near, far
 
 
-def build_session(log_port: int | None) -> tuple[H1Connection, socket.socket, socket.socket, ServerConn]:
-    """`log_port`: with `log 127.0.0.1:PORT local0` (httplog lines to that UDP port), else no log target."""
+def build_session(log_port: int | None, track: bool = False) -> tuple[H1Connection, socket.socket, socket.socket,
+                                                                     ServerConn]:  # fmt: skip
+    """`log_port`: with `log 127.0.0.1:PORT local0` (httplog lines to that UDP port), else no log target;
+    `track`: the frontend tracks the client in a stick table and checks its request rate."""
     log = f"    log 127.0.0.1:{log_port} local0\n" if log_port else ""
     with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as fh:
-        fh.write(CONFIG.format(log=log, log_global="    log global\n" if log else ""))
+        fh.write(CONFIG.format(log=log, log_global="    log global\n" if log else "", track=TRACK if track else ""))
     config = lb.config.load(fh.name)
     os.unlink(fh.name)
     generation = Generation(1, config, os.getpid())
     generation.seed(None)
+    TableSet.set_writer(0)  # as the master does before forking the worker of slot 0 (stick tables' shard)
     worker = Worker(config, 1, 0, 1, generation.shm, [], os.getpid())
     worker.loop = EventLoop()
     worker.log = events.get_logger()
@@ -133,10 +141,12 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="print the 25 costliest functions")
     parser.add_argument("--log", action="store_true",
                         help="log each request (httplog) to a UDP socket on 127.0.0.1 that nobody reads")
+    parser.add_argument("--track", action="store_true",
+                        help="http-request track-sc0 src and a sc_http_req_rate rule (a stick table)")
     args = parser.parse_args()
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind(("127.0.0.1", 0))  # never read: full, the kernel drops datagrams and the send still costs
-    session, client, server, conn = build_session(sink.getsockname()[1] if args.log else None)
+    session, client, server, conn = build_session(sink.getsockname()[1] if args.log else None, args.track)
     for _ in range(2000):  # warm-up
         one_request(session, client, server, conn)
     if args.profile:

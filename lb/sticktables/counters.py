@@ -53,6 +53,8 @@ def track(table: StickTable, key: tuple[int, ...], flags: int = 0, now: int | No
     """Find or create the entry of `key` and start tracking it (conn_cur, conn_cnt,
     conn_rate, a reference; `event` "track_http" also counts an HTTP request);
     None when the table is full."""
+    if WRITER < 0:  # a shard index of -1 would write into the last shard's memory
+        raise RuntimeError("stick tables are tracked in workers only (TableSet.set_writer was not called)")
     now = clock.now_ms() if now is None else now
     plans = table.plans
     plan = plans.get(event) or fast.plan(table, event)
