@@ -161,3 +161,32 @@ def test_counters_are_published_for_frontend_backend_and_server(engine: Engine) 
     assert engine.shm.counter(s1, "lbtot") == 4 and engine.shm.counter(s1, "last_session") > 0
     engine.worker.runtime.publish_counters()  # nothing new: nothing counted twice
     assert engine.shm.counter(fe, "requests") == 4
+
+
+def test_among_many_connections_an_idle_one_drops_its_parser_and_parses_again(engine: Engine) -> None:
+    engine.client_sends(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n")
+    engine.server.take()
+    engine.server_sends(OK)
+    assert engine.h1.parser is not None  # few connections: kept (no cost per request)
+    engine.worker.actconn = 100_000  # over workers/http/h1.py's MANY_CONNECTIONS
+    engine.client_sends(b"GET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
+    engine.server.take()
+    engine.server_sends(OK)
+    assert engine.h1.parser is None  # idle among many: the memory goes
+    engine.client_sends(b"GET /3 HTTP/1.1\r\nHost: x\r\n\r\n")  # the next request makes a new one
+    assert engine.server.take() == b"GET /3 HTTP/1.1\r\nhost: x\r\n\r\n"
+    engine.server_sends(OK)
+    assert engine.client.take().count(b"HTTP/1.1 200 OK") == 3
+
+
+def test_a_request_pipelined_behind_one_answered_in_the_same_packet_keeps_the_parser(engine: Engine) -> None:
+    """A response completed while the parser runs must not drop it under a pipelined request."""
+    engine.worker.actconn = 10_000
+    engine.client_sends(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n")
+    engine.server.take()
+    engine.server_sends(OK)
+    engine.client_sends(b"GET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHo")
+    engine.client_sends(b"st: x\r\n\r\n")
+    assert engine.server.take() == b"GET /2 HTTP/1.1\r\nhost: x\r\n\r\n"
+    engine.server_sends(OK)
+    assert engine.server.take() == b"GET /3 HTTP/1.1\r\nhost: x\r\n\r\n"

@@ -1,5 +1,7 @@
 # Cython declarations of workers/http/h1.py (the source stays the .py file).
 
+cimport cython
+
 from workers.buffer cimport OutBuffer
 from workers.http.deadlines cimport Deadline
 from workers.http.exchange cimport ClientSide, Exchange
@@ -9,12 +11,15 @@ from workers.http.serverconn cimport ServerConn
 from workers.loop cimport EventLoop
 from workers.runtime cimport FrontendRuntime, ServerRuntime
 
+cdef long MANY_CONNECTIONS
+
 
 cdef class H1Connection(ClientSide):
     cdef public object client
     cdef public object sock
     cdef public bint ssl
     cdef public object parser
+    cdef public bint feeding
     cdef public list exchanges
     cdef public Exchange parsing
     cdef public object tunnel
@@ -30,6 +35,7 @@ cdef class H1Connection(ClientSide):
     cdef public bint closed
 
     cpdef start(self)
+    @cython.locals(feeding=bint)
     cpdef parse(self, bytes data)
     cpdef send(self, object data)
     cpdef flush(self)

@@ -44,6 +44,9 @@ HIGH_WATER = 65536
 RECV_SIZE = 65536  # recv() of a fresh bytes object: cheaper than recv_into plus a copy
 
 
+MANY_CONNECTIONS = 1000  # above this many connections in the worker, idle ones drop their parser
+
+
 class H1Connection(ClientSide):
     def __init__(self, client: ClientConn) -> None:
         frontend = client.frontend
@@ -59,7 +62,8 @@ class H1Connection(ClientSide):
         self.plan = frontend.plan
         self.sock = client.sock
         self.ssl = client.facts.ssl
-        self.parser = httptools.HttpRequestParser(self)
+        self.parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
+        self.feeding = False  # inside parser.feed_data (the parser must not be dropped then)
         self.out = OutBuffer(client.sock, self.on_out_level)
         self.deadline = Deadline(client.loop, self)
         self.exchanges: list[Exchange] = []  # pipelined requests, oldest first (a list: see workers/buffer.py)
@@ -119,8 +123,12 @@ class H1Connection(ClientSide):
         partial = self.parsing  # a head that began in an earlier read
         if partial is not None and partial.headers_at >= 0:
             partial = None
+        parser = self.parser
+        if parser is None:  # dropped while the connection was idle (see exchange_done)
+            parser = self.parser = httptools.HttpRequestParser(self)
+        feeding, self.feeding = self.feeding, True  # (parse may be re-entered: an Upgrade declined)
         try:
-            self.parser.feed_data(data)
+            parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
             if self.exchanges:
                 ex = self.exchanges[-1]
@@ -128,6 +136,7 @@ class H1Connection(ClientSide):
         except httptools.HttpParserError as exc:
             cause = exc.__context__
             self.on_parse_error(cause.status if isinstance(cause, RequestRejected) else 400)
+        self.feeding = feeding
         if partial is not None and partial is self.parsing and partial.headers_at < 0 and not self.closed:
             # still incomplete: all of `data` was head (httptools holds a header line
             # until it ends), so memory stays bounded by tune.bufsize plus one read
@@ -199,8 +208,8 @@ class H1Connection(ClientSide):
 
     def on_headers_complete(self) -> None:
         ex = self.parsing
-        assert ex is not None
         parser = self.parser
+        assert ex is not None and parser is not None  # (called by the parser itself)
         ex.headers_at = self.loop.now
         ex.method = parser.get_method()
         ex.version = parser.get_http_version()
@@ -403,6 +412,11 @@ class H1Connection(ClientSide):
                 exchanges[0].start()
         elif not self.closed:
             self.deadline.enter(KEEPALIVE, self.idle_since, self.plan.keepalive_timeout)
+            if not self.feeding and self.parsing is None and self.worker.actconn > MANY_CONNECTIONS:
+                # idle among many: the request parser (0.9 KB) is made again by the next
+                # request's first bytes (~1 µs), so that thousands of idle keep-alive
+                # connections cost less memory; with few, keeping it costs less CPU
+                self.parser = None
         if not self.out.corked:
             self.refresh_interest()
 
