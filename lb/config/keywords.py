@@ -11,6 +11,7 @@ import lb.checker.native  # noqa: F401  option pgsql-check, mysql-check, redis-c
 import lb.config.kw_global  # noqa: F401
 import lb.config.kw_proxy  # noqa: F401
 import lb.config.kw_server  # noqa: F401
+import lb.h2settings  # noqa: F401  tune.h2.*, bind/server proto h2
 import lb.config.validate  # noqa: F401  post-parse checks: routing, timeouts, listeners
 import lb.logs.keywords  # noqa: F401  log, log-format, option tcplog/httplog, log-tag ...
 import lb.rules.after_response  # noqa: F401  http-after-response

@@ -134,6 +134,10 @@ class Global:
     nosplice: bool = False  # `nosplice`: never splice, whatever the proxies' splice options say
     maxpipes: int = 0  # pipes a worker may use for splicing; 0: its maxconn / 4 (HAProxy's default)
     pipesize: int = 0  # tune.pipesize: pipe capacity in bytes; 0: the system's default
+    h2_max_streams: int = 100  # tune.h2.max-concurrent-streams (0: no limit)
+    h2_window: int = 65535  # tune.h2.initial-window-size
+    h2_header_table: int = 4096  # tune.h2.header-table-size
+    h2_max_frame: int = 0  # tune.h2.max-frame-size (0: the larger of 16384 and tune.bufsize)
     extras: dict[str, Any] = field(default_factory=dict)
     loc: Location | None = None
 
