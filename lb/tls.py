@@ -8,9 +8,10 @@ and the key (or the key in `<file>.key`, as HAProxy allows), or a
 directory whose files are all loaded; with several certificates the one
 whose names match the client's SNI is used, the first one otherwise.
 
-Deviations, documented: lb speaks HTTP/1.1 only, so ALPN advertises
-`http/1.1` alone whatever `alpn` lists (and nothing when the list lacks
-it, so clients fall back to HTTP/1.1); `ciphersuites` (TLS 1.3) is
+ALPN advertises the protocols of `alpn` that lb speaks (`h2`,
+`http/1.1`, `http/1.0`), in the configured order: a client that picks `h2`
+gets the HTTP/2 protocol (workers/http/h2.py).  Deviation, documented:
+`ciphersuites` (TLS 1.3) is
 accepted but Python's ssl module cannot set it, OpenSSL's defaults apply.
 The minimum version defaults to TLSv1.2, as in HAProxy 2.6.
 """
@@ -33,6 +34,7 @@ _NO_FLAGS = {"no-sslv3": "SSLv3", "no-tlsv10": "TLSv1.0", "no-tlsv11": "TLSv1.1"
 _FORCE = {"force-sslv3": "SSLv3", "force-tlsv10": "TLSv1.0", "force-tlsv11": "TLSv1.1", "force-tlsv12": "TLSv1.2",
           "force-tlsv13": "TLSv1.3"}  # fmt: skip
 _SKIPPED_SUFFIXES = (".key", ".ocsp", ".issuer", ".sctl")
+ALPN_SPOKEN = ("h2", "http/1.1", "http/1.0")  # what lb answers; others in `alpn` are not advertised
 
 
 def certificate_files(location: str) -> list[str]:
@@ -79,7 +81,7 @@ def bkw_crt(options: dict[str, Any], args: list[str]) -> None:
     options.setdefault("crt", []).append(args[0])
 
 
-@bind_keyword("alpn", 1, doc="comma-separated ALPN protocols (lb only advertises http/1.1)")
+@bind_keyword("alpn", 1, doc="comma-separated ALPN protocols (lb advertises h2, http/1.1, http/1.0 among them)")
 def bkw_alpn(options: dict[str, Any], args: list[str]) -> None:
     if not args[0]:
         raise KwError("'alpn' : missing the comma-delimited ALPN protocol suite")
@@ -141,9 +143,9 @@ def _base_context(options: dict[str, Any]) -> ssl.SSLContext:
         context.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
     if options.get("no-tls-tickets"):
         context.options |= ssl.OP_NO_TICKET
-    alpn = options.get("alpn")
-    if alpn and "http/1.1" in alpn:
-        context.set_alpn_protocols(["http/1.1"])  # lb speaks HTTP/1.1 only, whatever else is listed
+    spoken = [protocol for protocol in options.get("alpn") or () if protocol in ALPN_SPOKEN]
+    if spoken:
+        context.set_alpn_protocols(spoken)
     if options.get("ca_file"):
         context.load_verify_locations(options["ca_file"])
     verify = options.get("verify", "none")
