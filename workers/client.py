@@ -9,8 +9,8 @@ Before any protocol runs, the ClientConn itself reads the PROXY header of
 `bind ... accept-proxy` and performs the TLS handshake of `bind ... ssl`,
 both bounded by `timeout client`.  Then it hands the socket to the
 protocol of the frontend's mode: a TcpSession (workers/tcp.py) or an
-H1Connection (workers/http/h1.py).  Choosing the protocol after the
-handshake is what lets ALPN pick one later.
+H1Connection (workers/http/h1.py), or an H2Connection (workers/http/h2.py)
+when ALPN chose `h2` or the bind says `proto h2`.
 """
 
 from __future__ import annotations
@@ -155,9 +155,14 @@ class ClientConn:
         if self.frontend.tcp_rules is not None and traffic.session_refused(self, C_DENIED_SESS):
             return
         if self.frontend.is_http:
-            from workers.http.h1 import H1Connection
+            if self.facts.alpn == "h2" or self.listener.bind.options.get("proto") == "h2":
+                from workers.http.h2 import H2Connection  # ALPN chose h2, or `bind ... proto h2`
 
-            self.protocol = H1Connection(self)
+                self.protocol = H2Connection(self)
+            else:
+                from workers.http.h1 import H1Connection
+
+                self.protocol = H1Connection(self)
         else:
             from workers.tcp import TcpSession
 
