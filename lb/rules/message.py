@@ -160,6 +160,13 @@ class HeaderList:
         return "".join(lines).encode("latin-1", "replace")
 
 
+def origin_form(uri: str) -> str:
+    """The target of an HTTP/2 request (`http(s)://authority/path`) in origin form."""
+    if uri[:7].lower() == "http://" or uri[:8].lower() == "https://":
+        return split_target(uri)[1] or "/"
+    return uri
+
+
 class Request(HeaderList):
     """A request head: `path` and `query` are computed on first use."""
 
@@ -224,7 +231,10 @@ class Request(HeaderList):
         self.set_uri(f"{base}?{query}")
 
     def head_bytes(self) -> bytes:
-        """Request line and headers, ending with the blank line."""
+        """Request line and headers, ending with the blank line.  An HTTP/2
+        request goes to the (HTTP/1.1) server in origin form, as HAProxy sends it."""
+        if self.version == "2.0":
+            return self._head_lines(f"{self.method} {origin_form(self.uri)} HTTP/1.1\r\n")
         return self._head_lines(f"{self.method} {self.uri} HTTP/{self.version}\r\n")
 
     def __repr__(self) -> str:

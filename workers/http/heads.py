@@ -71,7 +71,10 @@ def request_head(conn: Any, ex: Exchange) -> bytes:
         if connection:
             request.add_header("connection", connection.decode())
         return request.head_bytes()
-    parts: list[bytes] = [ex.method, b" ", ex.url, b" HTTP/", ex.version.encode(), b"\r\n"]
+    if ex.version == "2.0":  # an HTTP/2 stream (workers/http/h2stream.py): HTTP/1.1, origin form
+        parts: list[bytes] = [ex.method, b" ", origin_target(ex.url), b" HTTP/1.1\r\n"]
+    else:
+        parts = [ex.method, b" ", ex.url, b" HTTP/", ex.version.encode(), b"\r\n"]
     for name, value in ex.raw_headers:
         lower = _lower(name)
         if len(lower) != 10 or lower != b"connection":  # HOP_BY_HOP's only name
@@ -85,6 +88,16 @@ def request_head(conn: Any, ex: Exchange) -> bytes:
         parts.append(b"\r\n")
     parts.append(b"\r\n")
     return b"".join(parts)
+
+
+def origin_target(url: bytes) -> bytes:
+    """The absolute target of an HTTP/2 request in origin form (HAProxy's H1 output
+    of a normalized URI); another scheme's target is sent as it is."""
+    lower = url[:8].lower()
+    if lower[:7] == b"http://" or lower == b"https://":
+        slash = url.find(b"/", url.find(b"//") + 2)
+        return url[slash:] if slash >= 0 else b"/"
+    return url
 
 
 # -- response --------------------------------------------------------------------------
