@@ -186,6 +186,22 @@ def response_fields(ex: Exchange, version: str) -> list[tuple[bytes, bytes]]:
     return out
 
 
+def fields_size(fields: list[tuple[bytes, bytes]]) -> int:
+    size = 0
+    for name, value in fields:
+        size += len(name) + len(value)
+    return size
+
+
+def regular_fields(fields: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Trailers: the fields without pseudo-headers."""
+    return [(n, v) for n, v in fields if n[:1] != b":"]
+
+
+def lower_names(fields: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    return [(n.lower(), v) for n, v in fields]
+
+
 def interim_fields(status: int, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     out = [(b":status", b"%d" % status)]
     out.extend((n.lower(), v) for n, v in headers if n.lower() not in HOP_BY_HOP)

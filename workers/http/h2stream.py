@@ -89,7 +89,7 @@ class H2Stream(ClientSide):
         """A HEADERS frame opened the stream: False when it is refused (reset)."""
         now = self.loop.now
         ex = Exchange(self, now, idle_ms)
-        self.received = sum(len(n) + len(v) for n, v in headers)
+        self.received = h2heads.fields_size(headers)
         verdict = h2heads.request_into(ex, headers, end_stream, self.plan.limits)
         if verdict == h2heads.REFUSE:
             self.reset(PROTOCOL_ERROR)
@@ -124,7 +124,7 @@ class H2Stream(ClientSide):
     def on_trailers(self, headers: list[tuple[bytes, bytes]]) -> None:
         ex = self.ex
         if ex is not None:
-            ex.trailers = [(n, v) for n, v in headers if n[:1] != b":"]
+            ex.trailers = h2heads.regular_fields(headers)
 
     def on_end(self) -> None:
         """END_STREAM from the client: the request is complete."""
@@ -179,7 +179,7 @@ class H2Stream(ClientSide):
         if self.local_closed:
             return
         self.headers_sent = True
-        ex.bytes_out += 9 + sum(len(n) + len(v) for n, v in fields)
+        ex.bytes_out += 9 + h2heads.fields_size(fields)
         end = ex.resp_no_body
         self.h2c.send_headers(self.stream_id, fields, end)
         if end:
@@ -214,7 +214,7 @@ class H2Stream(ClientSide):
         self.local_closed = True
         trailers = self.trailers
         if trailers:
-            self.h2c.send_headers(self.stream_id, [(n.lower(), v) for n, v in trailers], True)
+            self.h2c.send_headers(self.stream_id, h2heads.lower_names(trailers), True)
         else:
             self.h2c.end_stream(self.stream_id)
         if self.reset_after_end and not self.remote_closed:
