@@ -1,0 +1,188 @@
+"""A small blocking HTTP/2 client on python-hyper's `h2`, for tests that need frame-level control (tests only).
+
+`H2Client` speaks h2 over TLS (ALPN) or cleartext (prior knowledge),
+sends requests and raw frames, and collects what comes back per stream:
+headers, body, trailers, resets, and the connection's GOAWAY.  Hostile
+tests use `send_raw` to write frames `h2` itself would never produce.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+import h2.settings
+
+
+@dataclass
+class StreamResult:
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytearray = field(default_factory=bytearray)
+    trailers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    ended: bool = False
+    reset: int | None = None  # error code of a RST_STREAM received
+
+    @property
+    def status(self) -> int:
+        return int(dict(self.headers).get(b":status", b"0"))
+
+    def header(self, name: bytes) -> bytes | None:
+        return dict(self.headers).get(name)
+
+    @property
+    def done(self) -> bool:
+        return self.ended or self.reset is not None
+
+
+class H2Client:
+    def __init__(self, port: int, tls: bool = False, window: int | None = None, auto_ack: bool = True,
+                 timeout: float = 10.0) -> None:  # fmt: skip
+        raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if tls:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            context.set_alpn_protocols(["h2"])
+            self.sock: socket.socket = context.wrap_socket(raw, server_hostname="lb.test")
+            assert self.sock.selected_alpn_protocol() == "h2"  # type: ignore[attr-defined]
+        else:
+            self.sock = raw
+        config = h2.config.H2Configuration(client_side=True, header_encoding=None)
+        self.conn = h2.connection.H2Connection(config)
+        if window is not None:
+            self.conn.local_settings = h2.settings.Settings(
+                client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
+        self.conn.initiate_connection()
+        self.auto_ack = auto_ack  # False: the test acknowledges received data itself (small windows)
+        self.streams: dict[int, StreamResult] = {}
+        self.goaway: h2.events.ConnectionTerminated | None = None
+        self.closed = False
+        self.remote_settings: dict[int, int] = {}
+        self.pings: list[bytes] = []
+        self.flush()
+
+    # -- sending -------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        data = self.conn.data_to_send()
+        if data:
+            self.sock.sendall(data)
+
+    def send_raw(self, data: bytes) -> None:
+        self.flush()
+        self.sock.sendall(data)
+
+    def request(self, method: str, path: str, headers: list[tuple[str, str]] | None = None, body: bytes | None = None,
+                authority: str = "lb.test", scheme: str = "https", end: bool = True) -> int:  # fmt: skip
+        stream_id = self.conn.get_next_available_stream_id()
+        fields = [(":method", method), (":path", path), (":scheme", scheme), (":authority", authority)]
+        fields += headers or []
+        encoded = [(n.encode(), v.encode()) for n, v in fields]
+        self.conn.send_headers(stream_id, encoded, end_stream=end and not body)
+        self.streams[stream_id] = StreamResult()
+        self.flush()
+        if body:
+            self.send_body(stream_id, body, end=end)
+        return stream_id
+
+    def send_body(self, stream_id: int, body: bytes, end: bool = True) -> None:
+        """Send `body` as the windows allow, reading what comes meanwhile."""
+        view = memoryview(body)
+        while view:
+            window = min(self.conn.local_flow_control_window(stream_id), self.conn.max_outbound_frame_size)
+            if window <= 0:
+                self.read_once()
+                continue
+            self.conn.send_data(stream_id, bytes(view[:window]))
+            view = view[window:]
+            self.flush()
+        if end:
+            self.conn.end_stream(stream_id)
+            self.flush()
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    def read_once(self, timeout: float | None = None) -> bool:
+        """One recv and its events; False when the connection closed."""
+        if timeout is not None:
+            self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(65536)
+        except (ConnectionResetError, ssl.SSLError, BrokenPipeError):
+            data = b""
+        if not data:
+            self.closed = True
+            return False
+        try:
+            events = self.conn.receive_data(data)
+        except h2.exceptions.ProtocolError:
+            events = []
+        for event in events:
+            self.on_event(event)
+        self.flush()
+        return True
+
+    def on_event(self, event: h2.events.Event) -> None:
+        stream = self.streams.get(getattr(event, "stream_id", 0) or 0)
+        if isinstance(event, h2.events.ResponseReceived) and stream is not None:
+            stream.headers = list(event.headers)
+        elif isinstance(event, h2.events.InformationalResponseReceived):
+            pass
+        elif isinstance(event, h2.events.DataReceived) and stream is not None:
+            stream.body += event.data
+            if self.auto_ack:
+                self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+        elif isinstance(event, h2.events.TrailersReceived) and stream is not None:
+            stream.trailers = list(event.headers)
+        elif isinstance(event, h2.events.StreamEnded) and stream is not None:
+            stream.ended = True
+        elif isinstance(event, h2.events.StreamReset) and stream is not None:
+            stream.reset = int(event.error_code)
+        elif isinstance(event, h2.events.ConnectionTerminated):
+            self.goaway = event
+        elif isinstance(event, h2.events.RemoteSettingsChanged):
+            self.remote_settings.update({int(k): v.new_value for k, v in event.changed_settings.items()})
+        elif isinstance(event, h2.events.PingReceived):
+            self.pings.append(event.ping_data)
+
+    def wait(self, *stream_ids: int, timeout: float = 10.0) -> list[StreamResult]:
+        """Read until every stream named is done (or the connection closes)."""
+        deadline = time.monotonic() + timeout
+        while not all(self.streams[s].done for s in stream_ids):
+            if self.closed or time.monotonic() > deadline:
+                break
+            self.read_once(timeout=max(0.05, deadline - time.monotonic()))
+        return [self.streams[s] for s in stream_ids]
+
+    def wait_closed(self, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.closed and time.monotonic() < deadline:
+            try:
+                self.read_once(timeout=max(0.05, deadline - time.monotonic()))
+            except socket.timeout:
+                break
+        return self.closed
+
+    def get(self, path: str, **kwargs: object) -> StreamResult:
+        stream_id = self.request("GET", path, **kwargs)  # type: ignore[arg-type]
+        return self.wait(stream_id)[0]
+
+    def close(self) -> None:
+        try:
+            self.conn.close_connection()
+            self.flush()
+        except (OSError, h2.exceptions.ProtocolError):
+            pass
+        self.sock.close()
+
+    def __enter__(self) -> "H2Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
