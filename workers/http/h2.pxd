@@ -21,6 +21,7 @@ cdef class H2Connection:
     cdef public tuple proxy_addresses
     cdef public object h2
     cdef public long reset_budget
+    cdef public Py_ssize_t bufsize
     cdef public dict streams
     cdef public list to_start
     cdef public dict blocked

@@ -35,11 +35,12 @@ from typing import TYPE_CHECKING, Any
 
 from h2 import events as ev
 from h2.config import H2Configuration
-from h2.connection import H2Connection as H2State
+from h2.connection import H2Connection as H2Machine, _decode_headers
 from h2.errors import ErrorCodes
-from h2.exceptions import ProtocolError, StreamClosedError
+from h2.exceptions import ProtocolError, StreamClosedError, TooManyStreamsError
 from h2.settings import SettingCodes, Settings
-from hyperframe.frame import GoAwayFrame, PingFrame
+from h2.stream import StreamClosedBy
+from hyperframe.frame import GoAwayFrame, PingFrame, RstStreamFrame
 
 from workers.buffer import WOULD_BLOCK, OutBuffer
 from workers.http.deadlines import Deadline, KEEPALIVE, NONE, Phase, REQUEST
@@ -62,6 +63,26 @@ DRAIN_WAIT = 1.0  # seconds the first GOAWAY's PING may take to come back
 ENHANCE_YOUR_CALM = int(ErrorCodes.ENHANCE_YOUR_CALM)
 NO_ERROR = int(ErrorCodes.NO_ERROR)
 REFUSED_STREAM = int(ErrorCodes.REFUSED_STREAM)
+
+
+class H2State(H2Machine):
+    """h2's connection state machine, refusing a stream over the concurrency limit
+    the way HAProxy does (RST_STREAM REFUSED_STREAM, the connection goes on) where
+    h2 alone would end the connection."""
+
+    def _receive_headers_frame(self, frame: Any) -> Any:
+        try:
+            return super()._receive_headers_frame(frame)
+        except TooManyStreamsError:
+            stream_id = frame.stream_id
+            if stream_id <= self.highest_inbound_stream_id or not stream_id % 2:
+                raise
+            _decode_headers(self.decoder, frame.data)  # HPACK stays in step with the client
+            self.highest_inbound_stream_id = stream_id
+            self._closed_streams[stream_id] = StreamClosedBy.SEND_RST_STREAM  # later frames: RST, window given back
+            refusal = RstStreamFrame(stream_id)
+            refusal.error_code = REFUSED_STREAM
+            return [refusal], []
 
 
 def local_settings(glob: Any) -> Settings:
@@ -96,6 +117,7 @@ class H2Connection:
                                           normalize_outbound_headers=False))  # fmt: skip
         self.h2.local_settings = local_settings(glob)
         self.reset_budget = max(glob.h2_max_streams, 100)
+        self.bufsize = glob.bufsize
         self.streams: dict[int, H2Stream] = {}
         self.to_start: list[H2Stream] = []
         self.blocked: dict[int, H2Stream] = {}  # streams waiting for the client's window
@@ -330,7 +352,8 @@ class H2Connection:
         if self.streams.pop(stream.stream_id, None) is None:
             return
         self.blocked.pop(stream.stream_id, None)
-        self.completed += 1
+        if not stream.client_reset:
+            self.completed += 1
         if self.streams or self.closed:
             return
         if self.draining:

@@ -1,6 +1,6 @@
 """HTTP/2 heads to and from the exchange, as HAProxy's H2 mux converts them (worker).
 
-`request_into(ex, headers, end_stream, limits)` turns the header list of
+`request_into(ex, headers, end_stream, limits, bufsize)` turns the header list of
 a HEADERS frame into the exchange's request (method, target, version
 "2.0", header tuples), with the rules of HAProxy 2.6's h2_make_htx_request:
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 OK = 0
 REFUSE = -1  # RST_STREAM PROTOCOL_ERROR, as HAProxy's mux refuses the stream
+UNDECODABLE = -2  # GOAWAY COMPRESSION_ERROR: what HAProxy's HPACK decoder cannot hold (a connection error)
 BAD_REQUEST = 400  # HAProxy's analyser answers 400
 PSEUDO_REQUEST = (b":method", b":scheme", b":authority", b":path")
 FORBIDDEN = (b"connection", b"proxy-connection", b"keep-alive", b"upgrade", b"transfer-encoding")
@@ -57,8 +58,11 @@ def valid_name(name: bytes, pseudo: bool) -> bool:
     return bool(name)
 
 
-def request_into(ex: Exchange, headers: list[tuple[bytes, bytes]], end_stream: bool, limits: Limits) -> int:
-    """Fill `ex` from a request's header list: OK, REFUSE or BAD_REQUEST."""
+def request_into(ex: Exchange, headers: list[tuple[bytes, bytes]], end_stream: bool, limits: Limits,
+                 bufsize: int) -> int:
+    """Fill `ex` from a request's header list: OK, REFUSE, UNDECODABLE or BAD_REQUEST."""
+    if len(headers) > 2 * (limits.headers + 1):
+        return UNDECODABLE  # more fields than HAProxy's decoder list (2 x tune.http.maxhdr)
     pseudo: dict[bytes, bytes] = {}
     fields: list[tuple[bytes, bytes]] = []
     cookies: list[bytes] = []
@@ -69,7 +73,7 @@ def request_into(ex: Exchange, headers: list[tuple[bytes, bytes]], end_stream: b
         size += len(name) + len(value)
         for bad in FORBIDDEN_VALUE:
             if bad in value:
-                return REFUSE
+                return UNDECODABLE  # HAProxy 2.6's decoder refuses NUL, CR and LF (seen side by side)
         if name[:1] == b":":
             if regular or name not in PSEUDO_REQUEST or name in pseudo or not valid_name(name, True):
                 return REFUSE
@@ -91,8 +95,10 @@ def request_into(ex: Exchange, headers: list[tuple[bytes, bytes]], end_stream: b
                     continue  # the same length again: HAProxy keeps one
                 length = value
             fields.append((name, value))
-    if size > limits.head or len(fields) + (1 if cookies else 0) + 1 > limits.headers:
-        return REFUSE  # too large for HAProxy's buffer: a stream error
+    if size > bufsize:
+        return UNDECODABLE  # larger than a buffer: HAProxy's decoder fails (a connection error)
+    if size > limits.head:
+        return REFUSE  # decoded, but too large for a message: a stream error
     return request_line(ex, pseudo, fields, cookies, length, end_stream)
 
 

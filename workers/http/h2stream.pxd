@@ -25,6 +25,7 @@ cdef class H2Stream(ClientSide):
     cdef public bint logged
     cdef public bint started
     cdef public bint finished
+    cdef public bint client_reset
 
     cpdef bint on_request(self, list headers, bint end_stream, long idle_ms)
     cpdef start(self)

@@ -44,6 +44,7 @@ NO_ERROR = int(ErrorCodes.NO_ERROR)
 PROTOCOL_ERROR = int(ErrorCodes.PROTOCOL_ERROR)
 INTERNAL_ERROR = int(ErrorCodes.INTERNAL_ERROR)
 REFUSED_STREAM = int(ErrorCodes.REFUSED_STREAM)
+COMPRESSION_ERROR = int(ErrorCodes.COMPRESSION_ERROR)
 
 
 class H2Stream(ClientSide):
@@ -82,6 +83,7 @@ class H2Stream(ClientSide):
         self.logged = False
         self.started = False
         self.finished = False
+        self.client_reset = False  # reset by the client before its exchange ended
 
     # -- the request (called by the H2Connection) --------------------------------------------
 
@@ -90,9 +92,13 @@ class H2Stream(ClientSide):
         now = self.loop.now
         ex = Exchange(self, now, idle_ms)
         self.received = h2heads.fields_size(headers)
-        verdict = h2heads.request_into(ex, headers, end_stream, self.plan.limits)
+        verdict = h2heads.request_into(ex, headers, end_stream, self.plan.limits, self.h2c.bufsize)
         if verdict == h2heads.REFUSE:
             self.reset(PROTOCOL_ERROR)
+            return False
+        if verdict == h2heads.UNDECODABLE:
+            self.local_closed = self.remote_closed = True
+            self.h2c.goaway(COMPRESSION_ERROR)
             return False
         self.ex = ex
         ex.headers_at = now
@@ -145,6 +151,7 @@ class H2Stream(ClientSide):
         self.pending_size = 0
         ex = self.ex
         if ex is not None and not self.logged:
+            self.client_reset = True
             self.abort(ex, "C" + ("H" if ex.status < 0 else "D"))
         self.check_finished()
 

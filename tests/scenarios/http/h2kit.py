@@ -186,3 +186,98 @@ class H2Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class RawH2:
+    """A frame-level HTTP/2 client without a state machine, for hostile tests:
+    it sends exactly the frames it is told (hpack-encoded headers included) and
+    records what lb answers per stream (status, body, RST_STREAM code) and GOAWAY."""
+
+    PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+    def __init__(self, port: int, timeout: float = 5.0) -> None:
+        import hpack
+        from hyperframe.frame import SettingsFrame
+
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.encoder, self.decoder = hpack.Encoder(), hpack.Decoder()
+        self.buffer = b""
+        self.statuses: dict[int, int] = {}
+        self.bodies: dict[int, bytes] = {}
+        self.ended: set[int] = set()
+        self.resets: dict[int, int] = {}
+        self.goaway: int | None = None
+        self.closed = False
+        self.sock.sendall(self.PREFACE + SettingsFrame(0).serialize())
+
+    def headers(self, stream_id: int, fields: list[tuple[bytes, bytes]], end_stream: bool = True,
+                end_headers: bool = True) -> None:  # fmt: skip
+        from hyperframe.frame import HeadersFrame
+
+        frame = HeadersFrame(stream_id)
+        frame.data = self.encoder.encode(fields)
+        if end_stream:
+            frame.flags.add("END_STREAM")
+        if end_headers:
+            frame.flags.add("END_HEADERS")
+        self.send(frame.serialize())
+
+    def send(self, data: bytes) -> bool:
+        try:
+            self.sock.sendall(data)
+            return True
+        except OSError:
+            self.closed = True
+            return False
+
+    def read(self, until: float = 2.0, streams: tuple[int, ...] = ()) -> None:
+        """Read frames for `until` seconds, until the connection closes, or until
+        every stream of `streams` is ended or reset."""
+        from hyperframe.frame import (DataFrame, Frame, GoAwayFrame, HeadersFrame, PingFrame, RstStreamFrame,
+                                      SettingsFrame, WindowUpdateFrame)  # fmt: skip
+
+        deadline = time.monotonic() + until
+        while not self.closed and time.monotonic() < deadline:
+            if streams and all(s in self.ended or s in self.resets for s in streams):
+                return
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self.closed = True
+                return
+            self.buffer += data
+            while len(self.buffer) >= 9:
+                frame, length = Frame.parse_frame_header(memoryview(self.buffer[:9]))
+                if len(self.buffer) < 9 + length:
+                    break
+                frame.parse_body(memoryview(self.buffer[9 : 9 + length]))
+                self.buffer = self.buffer[9 + length :]
+                if isinstance(frame, HeadersFrame):
+                    fields = dict(self.decoder.decode(frame.data, raw=True))
+                    if b":status" in fields:
+                        self.statuses[frame.stream_id] = int(fields[b":status"])
+                elif isinstance(frame, DataFrame):
+                    self.bodies[frame.stream_id] = self.bodies.get(frame.stream_id, b"") + frame.data
+                    if frame.flow_controlled_length:
+                        for target in (0, frame.stream_id):
+                            update = WindowUpdateFrame(target)
+                            update.window_increment = frame.flow_controlled_length
+                            self.send(update.serialize())
+                elif isinstance(frame, RstStreamFrame):
+                    self.resets[frame.stream_id] = frame.error_code
+                elif isinstance(frame, GoAwayFrame):
+                    self.goaway = frame.error_code
+                elif isinstance(frame, SettingsFrame) and "ACK" not in frame.flags:
+                    self.send(SettingsFrame(0, flags=["ACK"]).serialize())
+                elif isinstance(frame, PingFrame) and "ACK" not in frame.flags:
+                    self.send(PingFrame(0, data=frame.opaque_data, flags=["ACK"]).serialize())
+                if "END_STREAM" in frame.flags:
+                    self.ended.add(frame.stream_id)
+
+    def close(self) -> None:
+        self.sock.close()
