@@ -228,7 +228,7 @@ def test_concurrent_clients(lab: Lab) -> None:
         try:
             with H2Client(lab.h2c_port) as client:
                 ids = [client.request("GET", f"/many/{n}/{i}") for i in range(20)]
-                for stream_id, result in zip(ids, client.wait(*ids, timeout=20)):
+                for stream_id, result in zip(ids, client.wait(*ids, timeout=20), strict=True):
                     if result.status != 200 or not result.body.startswith(b"o1 /many/"):
                         failures.append(f"{n}/{stream_id}: {result}")
         except OSError as exc:
