@@ -66,9 +66,17 @@ REFUSED_STREAM = int(ErrorCodes.REFUSED_STREAM)
 
 
 class H2State(H2Machine):
-    """h2's connection state machine, refusing a stream over the concurrency limit
-    the way HAProxy does (RST_STREAM REFUSED_STREAM, the connection goes on) where
-    h2 alone would end the connection."""
+    """h2's connection state machine, with two of HAProxy's behaviours where h2
+    alone would end the connection: a stream over the concurrency limit is
+    refused (RST_STREAM REFUSED_STREAM) and the connection goes on; after a
+    graceful GOAWAY (NO_ERROR) from the peer the streams in flight complete."""
+
+    def _receive_goaway_frame(self, frame: Any) -> Any:
+        state = self.state_machine.state
+        result = super()._receive_goaway_frame(frame)
+        if frame.error_code == 0:
+            self.state_machine.state = state  # h2 would refuse every later frame of the streams in flight
+        return result
 
     def _receive_headers_frame(self, frame: Any) -> Any:
         try:
@@ -437,7 +445,7 @@ class H2Connection:
             return
         self.draining = True
         self.send_goaway(NO_ERROR, MAX_STREAM_ID)
-        self.out.queue(PingFrame(0, data=DRAIN_PING).serialize())
+        self.out.queue(PingFrame(0, opaque_data=DRAIN_PING).serialize())
         self.drain_timer = self.loop.call_later(DRAIN_WAIT, self.drain_timeout)
         self.flush_if_uncorked()
 

@@ -123,7 +123,7 @@ class H2Stream(ClientSide):
         ex = self.ex
         self.received += len(data)
         self.unacked += flow_controlled
-        if ex is not None and not self.logged:
+        if data and ex is not None and not self.logged:  # an empty DATA frame would be a last chunk to the server
             ex.request_body(data)
         self.acknowledge()
 

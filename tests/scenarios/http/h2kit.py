@@ -20,6 +20,18 @@ import h2.exceptions
 import h2.settings
 
 
+class GracefulConnection(h2.connection.H2Connection):
+    """h2's client connection, letting the streams in flight complete after a
+    graceful GOAWAY (h2 alone refuses every frame after one)."""
+
+    def _receive_goaway_frame(self, frame):  # type: ignore[no-untyped-def]
+        state = self.state_machine.state
+        result = super()._receive_goaway_frame(frame)
+        if frame.error_code == 0:
+            self.state_machine.state = state
+        return result
+
+
 @dataclass
 class StreamResult:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
@@ -54,7 +66,7 @@ class H2Client:
         else:
             self.sock = raw
         config = h2.config.H2Configuration(client_side=True, header_encoding=None)
-        self.conn = h2.connection.H2Connection(config)
+        self.conn = GracefulConnection(config)
         if window is not None:
             self.conn.local_settings = h2.settings.Settings(
                 client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
@@ -275,7 +287,7 @@ class RawH2:
                 elif isinstance(frame, SettingsFrame) and "ACK" not in frame.flags:
                     self.send(SettingsFrame(0, flags=["ACK"]).serialize())
                 elif isinstance(frame, PingFrame) and "ACK" not in frame.flags:
-                    self.send(PingFrame(0, data=frame.opaque_data, flags=["ACK"]).serialize())
+                    self.send(PingFrame(0, opaque_data=frame.opaque_data, flags=["ACK"]).serialize())
                 if "END_STREAM" in frame.flags:
                     self.ended.add(frame.stream_id)
 

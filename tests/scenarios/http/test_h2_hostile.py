@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from hyperframe.frame import ContinuationFrame, RstStreamFrame
+from hyperframe.frame import ContinuationFrame, DataFrame, RstStreamFrame
 
 from tests.scenarios.http.h2kit import RawH2
 from tests.scenarios.http.origins import Origin
@@ -109,6 +109,24 @@ def test_what_hpack_decoding_cannot_hold_is_a_connection_error(lab: Lab, fields:
     client = between_good_ones(lab, fields)
     assert client.goaway == COMPRESSION_ERROR
     assert client.closed
+
+
+def test_empty_data_frames_add_nothing_to_the_body(lab: Lab) -> None:
+    """Empty DATA frames (legal, and what a client's END_STREAM often rides on)
+    are no chunk to the HTTP/1.1 server: an empty chunk would end its body."""
+    client = RawH2(lab.port)
+    post = [(b":method", b"POST"), (b":scheme", b"http"), (b":path", b"/empty-data/echo"), (b":authority", b"lb.test")]
+    client.headers(1, post, end_stream=False)
+    for data, flags in ((b"", []), (b"abc", []), (b"", []), (b"def", []), (b"", ["END_STREAM"])):
+        client.send(DataFrame(1, data=data, flags=flags).serialize())
+    client.read(5.0, streams=(1,))
+    client.headers(3, BASE)  # on the server connection stream 1 left clean
+    client.read(5.0, streams=(3,))
+    client.close()
+    assert (client.statuses.get(1), client.bodies.get(1)) == (200, b"abcdef")
+    assert client.statuses.get(3) == 200 and client.resets == {}
+    [seen] = lab.origin.seen("/empty-data/")
+    assert (seen.header("transfer-encoding"), seen.body) == ("chunked", b"abcdef")
 
 
 def test_streams_over_the_limit_are_refused_and_the_others_served(lab: Lab) -> None:
