@@ -2,21 +2,20 @@
 
 HAProxy's own configurations (its regression tests, tuned production files)
 carry tuning lines for internals lb does not have: memory pools, pollers,
-thread groups, Lua, QUIC, HTTP/2 windows.  Refusing them would refuse the
+thread groups, Lua, QUIC.  Refusing them would refuse the
 whole file for lines that cannot change what lb does, so they are accepted
 and each use is reported as a NOTICE, which neither fails `-c` nor counts as
 a warning for `zero-warning`.  A keyword whose absence would change
 behaviour (`grace`, `pp2-never-send-local`, ...) is not in these lists: it
-stays unknown, an alert, until lb implements it.
-
-Also here: `bind ... proto h1`, the mux choice of a listener, which lb can
-honour (it speaks HTTP/1 only) and must refuse for anything else.
+stays unknown, an alert, until lb implements it.  Imported after every
+module that registers keywords: a name one of them implements (tune.h2.*
+in lb/h2settings.py, maxcomprate in lb/compression) is theirs.
 """
 
 from __future__ import annotations
 
 from lb.config.model import Diagnostic
-from lb.config.registry import REGISTRY, KwContext, KwError, bind_keyword, global_keyword
+from lb.config.registry import REGISTRY, KwContext, KwError, global_keyword
 
 # HAProxy 2.6's tune.* keywords (doc/configuration.txt 3.2) that lb has no use for;
 # those lb applies (tune.bufsize, tune.maxrewrite, tune.http.maxhdr ...) are registered elsewhere.
@@ -72,13 +71,6 @@ for _name in IGNORED_TUNING:
     _ignored(_name, 1, _name in ON_OFF)
 for _name, _nargs in IGNORED_PROCESS.items():
     _ignored(_name, _nargs)
-
-
-@bind_keyword("proto", 1, doc="h1: the HTTP/1 mux, the only one lb has")
-def bkw_proto(options: dict[str, object], args: list[str]) -> None:
-    if args[0] != "h1":
-        raise KwError(f"'proto {args[0]}' is not supported by lb (it speaks HTTP/1.1 only).")
-    options["proto"] = args[0]
 
 
 __all__ = ["IGNORED_TUNING", "IGNORED_PROCESS", "notice"]

@@ -24,4 +24,4 @@ import lb.runtime_api.keywords  # noqa: F401  stats socket, stats timeout, stats
 import lb.sticktables.keywords  # noqa: F401  stick-table; table names resolved after parsing
 import lb.services.keywords  # noqa: F401  stats enable, stats uri, stats auth ... (proxy sections)
 # Last: it accepts with a notice only the keywords no module above registered.
-import lb.compat  # noqa: F401  tune.* and process keywords accepted with a notice, bind proto
+import lb.compat  # noqa: F401  tune.* and process keywords accepted with a notice

@@ -128,11 +128,11 @@ def test_tuning_lines_are_accepted_with_a_notice(tmp_path: Path) -> None:
     assert f"[NOTICE]   ({result.stderr.split('(')[1].split(')')[0]}) : config : parsing [{cfg}:2] : " \
            "'tune.idle-pool.shared' has no effect in lb; accepted for compatibility." in result.stderr
     bad = tmp_path / "bad.cfg"
-    bad.write_text("global\n    tune.idle-pool.shared maybe\n" + GOOD.replace("8080", "8080 proto h2"))
+    bad.write_text("global\n    tune.idle-pool.shared maybe\n" + GOOD.replace("8080", "8080 proto h3"))
     alerts_seen = alerts(run_cli("-c", "-f", str(bad)).stderr)
     assert f"config : parsing [{bad}:2] : 'tune.idle-pool.shared' expects either 'on' or 'off' but got " \
            "'maybe'." in alerts_seen
-    assert f"config : parsing [{bad}:9] : 'proto h2' is not supported by lb (it speaks HTTP/1.1 only)." in alerts_seen
+    assert f"config : parsing [{bad}:9] : 'proto' :  unknown MUX protocol 'h3'" in alerts_seen
 
 
 def test_a_stats_socket_counts_as_a_listener(tmp_path: Path) -> None:
