@@ -380,6 +380,14 @@ class H2Connection:
         self.streams.pop(stream.stream_id, None)
         self.goaway(ENHANCE_YOUR_CALM)
 
+    def drop_silently(self, stream: H2Stream) -> None:
+        """`silent-drop` (the socket is already made silent): no frame, the streams
+        in flight end as client aborts, the connection closes."""
+        stream.local_closed = stream.remote_closed = True
+        self.streams.pop(stream.stream_id, None)
+        self.abort_streams("C")
+        self.finish()
+
     def goaway(self, code: int) -> None:
         """Connection error: GOAWAY with `code`, every stream in flight ends, the connection closes."""
         self.send_goaway(code, self.h2.highest_inbound_stream_id)

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 
 from h2.errors import ErrorCodes
 
-from workers.http import h2heads
+from lb.sticktables.tracking import silent_drop
+from workers.http import h2heads, policy
 from workers.http.deadlines import Deadline, Phase, SERVER_DATA
 from workers.http.exchange import ClientSide, Exchange
 from workers.http.log import account, log_exchange
@@ -229,6 +230,10 @@ class H2Stream(ClientSide):
             self.remote_closed = True
 
     def send_reply(self, ex: Exchange, reply: LocalReply) -> None:
+        if reply.silent:  # silent-drop: the connection goes without a frame (HAProxy: the whole connection)
+            silent_drop(self.h2c.sock)
+            self.h2c.drop_silently(self)
+            return
         data = reply.render(False, False, ex.method == b"HEAD")
         if not data:  # `http-request reject` or an empty errorfile: HAProxy kills the connection
             self.h2c.enhance_your_calm(self)
@@ -321,6 +326,9 @@ class H2Stream(ClientSide):
             counts.add_bytes(self.received, ex.bytes_out)
         if self.frontend.logger is not None:
             log_exchange(self, ex)  # type: ignore[arg-type]  # the log reads what both client sides have
+        rules = ex.rules
+        if rules is not None and (rules.stkctr is not None or self.facts.stkctr is not None):
+            policy.tracked_end(ex, self.received)  # after the log line: %[sc_*] still sees the counters
 
     def abort(self, ex: Exchange, term: str) -> None:
         """End the exchange now (client reset, connection lost, killed): logged with `term`."""
