@@ -76,7 +76,7 @@ def test_article_bind_line(tmp_path: Path, certs: Path) -> None:
     assert bind.options["ssl"] and bind.options["crt"] == [f"{certs}/a.example.pem"]
     assert bind.options["alpn"] == ["h2", "http/1.1"]
     client = handshake(build_server_context(bind), "a.example", ["h2", "http/1.1"])
-    assert client.selected_alpn_protocol() == "http/1.1"  # lb speaks HTTP/1.1 only
+    assert client.selected_alpn_protocol() == "h2"  # the HTTP/2 protocol (workers/http/h2.py)
     assert client.getpeercert(binary_form=True)
 
 
@@ -101,9 +101,16 @@ def test_versions(tmp_path: Path, certs: Path) -> None:
         ssl.TLSVersion.TLSv1_2  # fmt: skip
 
 
-def test_alpn_without_http11_advertises_nothing(tmp_path: Path, certs: Path) -> None:
-    client = handshake(build_server_context(bind_of(tmp_path, f"ssl crt {certs}/a.example.pem alpn h2")), None, ["h2"])
-    assert client.selected_alpn_protocol() is None
+@pytest.mark.parametrize("alpn,offered,chosen", [
+    ("h2", ["h2"], "h2"),
+    ("http/1.1,h2", ["h2", "http/1.1"], "http/1.1"),  # the bind's order
+    ("spdy/3,http/1.1", ["spdy/3", "http/1.1"], "http/1.1"),  # what lb does not speak is not advertised
+    ("spdy/3", ["spdy/3"], None),
+])  # fmt: skip
+def test_alpn_advertises_what_lb_speaks(tmp_path: Path, certs: Path, alpn: str, offered: list[str],
+                                        chosen: str | None) -> None:  # fmt: skip
+    context = build_server_context(bind_of(tmp_path, f"ssl crt {certs}/a.example.pem alpn {alpn}"))
+    assert handshake(context, None, offered).selected_alpn_protocol() == chosen
 
 
 @pytest.mark.parametrize("options,message", [
