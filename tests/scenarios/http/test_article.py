@@ -124,11 +124,12 @@ def test_tls_is_terminated_for_curl_too(article: Article) -> None:
                           capture_output=True, timeout=20)  # fmt: skip
     assert curl.returncode == 0, curl.stderr
     head, _, body = curl.stdout.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200 ")
+    assert head.startswith(b"HTTP/2 200 ")  # `alpn h2,http/1.1`: curl and lb agree on HTTP/2
     assert re.search(rb"\r\nx-server: static-0[12]\r\n", head + b"\r\n")
     assert body.endswith(b" /assets/app.js\n")
-    # the https listener logs the frontend name with HAProxy's '~' suffix
-    wait_log(article.lb, "https_frontend~ static_backend/static-0", '"GET /assets/app.js HTTP/1.1"')
+    # the https listener logs the frontend name with HAProxy's '~' suffix, an h2 request with its authority
+    wait_log(article.lb, "https_frontend~ static_backend/static-0",
+             f'"GET https://solvethenetwork.com:{article.https_port}/assets/app.js HTTP/2.0"')
 
 
 def test_api_pool_sees_x_backend_pool_and_an_appended_x_forwarded_for(article: Article) -> None:
