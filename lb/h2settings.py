@@ -1,4 +1,4 @@
-"""HTTP/2 keywords: `tune.h2.*` and `bind ... proto h2` (master, cli; values read by workers).
+"""HTTP/2 keywords: `tune.h2.*`, `bind ... proto h2` and `server ... proto h2` (master, cli; values read by workers).
 
     global
         tune.h2.max-concurrent-streams 100   # streams a client may have open at once
@@ -8,6 +8,8 @@
     frontend fe
         bind :443 ssl crt site.pem alpn h2,http/1.1   # h2 negotiated by ALPN
         bind :8080 proto h2                            # cleartext h2 with prior knowledge (h2c)
+    backend grpc
+        server s1 10.0.0.1:50051 proto h2              # HTTP/2 to the server, cleartext (gRPC)
 
 Values and messages are HAProxy 2.6's (mux_h2.c's parsers accept what
 atoi() reads; lb refuses what is not a number, with the same message).
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lb.config.registry import KwContext, KwError, bind_keyword, global_keyword
+from lb.config.registry import KwContext, KwError, bind_keyword, global_keyword, server_keyword
 
 MUX_PROTOCOLS = ("h1", "h2")  # what `proto` accepts (HAProxy also knows fcgi, which lb does not speak)
 
@@ -76,3 +78,11 @@ def parse_proto(word: str, value: str) -> str:
 @bind_keyword("proto", 1, doc="h2: speak HTTP/2 without TLS (prior knowledge); h1: HTTP/1 only")
 def bkw_proto(options: dict[str, Any], args: list[str]) -> None:
     options["proto"] = parse_proto("proto", args[0])
+
+
+@server_keyword("proto", 1, doc="h2: HTTP/2 to this server in clear text (gRPC), streams multiplexed; h1: HTTP/1.1")
+def skw_proto(ctx: KwContext, server: Any, args: list[str]) -> None:
+    try:
+        server.proto = parse_proto("proto", args[0])
+    except KwError as exc:
+        raise KwError(f"{exc}.") from None  # HAProxy ends the server's message with a period, not the bind's

@@ -140,7 +140,7 @@ def skw_no_send_proxy(ctx: KwContext, server: Server, args: list[str]) -> None:
 for _name, _nargs in (("slowstart", 1), ("observe", 1), ("on-error", 1), ("on-marked-down", 1),
                       ("on-marked-up", 1), ("error-limit", 1), ("resolvers", 1), ("resolve-prefer", 1),
                       ("track", 1), ("agent-check", 0), ("agent-port", 1), ("agent-inter", 1),
-                      ("pool-max-conn", 1), ("pool-purge-delay", 1), ("tfo", 0), ("proto", 1)):  # fmt: skip
+                      ("pool-max-conn", 1), ("pool-purge-delay", 1), ("tfo", 0)):  # fmt: skip
     server_keyword(_name, _nargs, applied=False, doc="accepted for compatibility; no effect in lb")(
         lambda ctx, server, args: None
     )

@@ -209,6 +209,7 @@ class Server:
     check_send_proxy: bool = False
     cookie: str | None = None
     send_proxy: int = 0  # 0 none, 1 v1 text, 2 v2 binary
+    proto: str = ""  # `proto h2`: HTTP/2 to this server (workers/http/h2server.py); "" or h1: HTTP/1.1
     extras: dict[str, Any] = field(default_factory=dict)
     loc: Location | None = None
 
