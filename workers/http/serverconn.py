@@ -24,7 +24,7 @@ from __future__ import annotations
 import selectors
 import socket
 from itertools import chain
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httptools
 
@@ -273,9 +273,19 @@ class IdlePool:
     def __init__(self, loop: EventLoop) -> None:
         self.loop = loop
         self.idle: dict[int, list[ServerConn]] = {}
+        self.sessions: dict[int, list[Any]] = {}  # HTTP/2 connections by server (workers/http/h2server.py)
+        # (opened by h2server.new_server_conn, which imports this module: sessions are duck-typed here)
+
+    def session_closed(self, session: Any) -> None:
+        sessions = self.sessions.get(session.server.index, [])
+        if session in sessions:
+            sessions.remove(session)
 
     def put(self, conn: ServerConn) -> None:
         """Keep `conn` for reuse, or close it when the server has enough idle ones."""
+        if conn.server.conf.proto == "h2":
+            conn.close()  # a finished stream: its session stays for the next ones
+            return
         conns = self.idle.setdefault(conn.server.index, [])
         if conn.closed or conn.out.chunks or len(conns) >= IDLE_PER_SERVER:
             conn.close()
@@ -290,6 +300,11 @@ class IdlePool:
         conns.append(conn)
 
     def take(self, server: ServerRuntime) -> ServerConn | None:
+        if server.conf.proto == "h2":  # a new stream on a session with room
+            for session in self.sessions.get(server.index, ()):
+                if session.has_room():
+                    return session.open_stream()
+            return None
         conns = self.idle.get(server.index)
         while conns:
             conn = conns.pop()
@@ -309,6 +324,10 @@ class IdlePool:
             for conn in conns:
                 conn.close()
         self.idle.clear()
+        for sessions in list(self.sessions.values()):
+            for session in list(sessions):
+                if not session.streams:
+                    session.close()
 
     def internal_error(self) -> None:
         """A bug in an idle connection's timer: nothing to end."""
