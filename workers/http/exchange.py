@@ -30,6 +30,7 @@ except ImportError:  # plain Python without Cython installed
 from workers.connector import Connector
 from workers.http import heads, policy, services
 from workers.http.deadlines import Deadline, NONE, Phase, SERVER, SERVER_DATA, TUNNEL
+from workers.http.h2server import new_server_conn
 from workers.http.serverconn import ServerConn, ServerConnOwner
 from workers.http.tunnel import Tunnel
 from workers.runtime import C_RESP_ERRORS
@@ -283,7 +284,7 @@ class Exchange(ServerConnOwner):
         self.t_queue, self.t_connect = connector.t_queue, connector.t_connect
         self.retries, self.redispatched = connector.retries_done, connector.redispatched
         self.connector = None
-        conn = self.conn if sock is None else ServerConn(self.client.loop, sock, server)
+        conn = self.conn if sock is None else new_server_conn(self.client.worker.idle_pool, sock, server)  # h1 or h2
         assert conn is not None
         self.send_request(conn)
 
