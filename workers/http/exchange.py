@@ -30,7 +30,7 @@ except ImportError:  # plain Python without Cython installed
 from workers.connector import Connector
 from workers.http import heads, policy, services
 from workers.http.deadlines import Deadline, NONE, Phase, SERVER, SERVER_DATA, TUNNEL
-from workers.http.h2server import new_server_conn
+from workers.http.h2session import new_server_conn
 from workers.http.serverconn import ServerConn, ServerConnOwner
 from workers.http.tunnel import Tunnel
 from workers.runtime import C_RESP_ERRORS

@@ -10,14 +10,16 @@ HTTP/1.1 response (chunked when the server gives no length, its trailers as
 chunked trailers).  Every rule, log line and timeout of the exchange applies
 unchanged, and gRPC's trailers (grpc-status) reach an HTTP/2 client.
 
-Sessions belong to the worker's IdlePool (workers/http/serverconn.py), by
-server: an exchange going to an h2 server takes a new stream on a session
-with room (the server's SETTINGS_MAX_CONCURRENT_STREAMS), else the
-Connector connects a socket (maxconn, queue, retries as for HTTP/1), which
-becomes a new session.  A session without streams closes after
-IDLE_TIMEOUT; after a GOAWAY from the server it takes no new stream, and
-its streams above the last id end as if the server had closed (an exchange
-that sent no body tries once more on a fresh connection).
+Sessions (workers/http/h2session.py) belong to the worker's IdlePool
+(workers/http/serverconn.py), by server: an exchange going to an h2 server
+takes a new stream on a session with room (the server's
+SETTINGS_MAX_CONCURRENT_STREAMS), else the Connector connects a socket
+(maxconn, queue, retries as for HTTP/1), which becomes a new session. A
+session without streams closes after IDLE_TIMEOUT; after a GOAWAY from the
+server it takes no new stream, and its streams above the last id fail (502
+before a response). An HTTP/1 client connection that keeps its server
+connection between requests sends the next one on a new stream of the same
+session.
 
 Backpressure: a stream's request body waits in its `out` for the server's
 window (the exchange reads `out.size`, as for a socket); the server's DATA
@@ -26,44 +28,22 @@ is acknowledged (WINDOW_UPDATE) only while the exchange reads from it.
 
 from __future__ import annotations
 
-import socket
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httptools
-from h2 import events as ev
-from h2.config import H2Configuration
-from h2.connection import H2Connection
-from h2.errors import ErrorCodes
-from h2.exceptions import H2Error
 
-from workers.buffer import WOULD_BLOCK, OutBuffer
+from workers.buffer import OutBuffer
 from workers.http.heads import encode_chunk, last_chunk, origin_target
-from workers.http.serverconn import IDLE_TIMEOUT, RECV_SIZE, ServerConn
+from workers.http.serverconn import ServerConn
 
 if TYPE_CHECKING:
-    from workers.http.serverconn import IdlePool
-    from workers.loop import EventLoop, Timer
-    from workers.runtime import ServerRuntime
+    from workers.http.h2session import H2Session
 
-READ, WRITE = 1, 2
-CANCEL = int(ErrorCodes.CANCEL)
 # HTTP/1 fields that HTTP/2 forbids (RFC 9113 8.2.2); Host becomes :authority.
 DROPPED = frozenset((b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"host"))
 # What a trailers-only answer (gRPC's errors) carries that belongs after the body.
 TRAILER_FIELDS = frozenset((b"grpc-status", b"grpc-message", b"grpc-status-details-bin"))
-
-
-class _GracefulH2(H2Connection):
-    """h2's client connection, letting the streams below a graceful GOAWAY's last
-    id complete (h2 alone refuses every frame after one)."""
-
-    def _receive_goaway_frame(self, frame: Any) -> Any:
-        state = self.state_machine.state
-        result = super()._receive_goaway_frame(frame)
-        if frame.error_code == 0:
-            self.state_machine.state = state
-        return result
 
 
 class RequestEvents:
@@ -149,6 +129,10 @@ class H2ServerStream(ServerConn):
         self.idle_timer = None
         self.local_ip, self.local_port = session.local_ip, session.local_port
         self.session = session
+        self.begin(stream_id)
+
+    def begin(self, stream_id: int) -> None:
+        """A request on a new stream (the first, or the next on a kept connection)."""
         self.stream_id = stream_id
         self.request_protocol = RequestEvents(self)
         self.request = httptools.HttpRequestParser(self.request_protocol)
@@ -162,10 +146,24 @@ class H2ServerStream(ServerConn):
         self.trailers: list[tuple[bytes, bytes]] = []
         self.unacked = 0  # response bytes not acknowledged while the exchange does not read
 
+    def restart(self) -> bool:
+        """Keep-alive: an HTTP/1 client connection kept this server connection and sends
+        its next request on it: a new stream of the session, if it takes one."""
+        session = self.session
+        if not session.has_room():
+            return False
+        session.forget(self)  # the previous stream may still end: its frames go nowhere
+        self.begin(session.new_stream_id())
+        session.streams[self.stream_id] = self
+        return True
+
     # -- the exchange's side (ServerConn's interface) ------------------------------------------
 
     def send(self, data: bytes | memoryview) -> None:
-        if self.closed or self.local_ended:
+        if self.closed:
+            return
+        if self.local_ended and not self.restart():
+            self.fail()
             return
         try:
             self.request.feed_data(bytes(data))
@@ -192,13 +190,14 @@ class H2ServerStream(ServerConn):
             self.session.flush()
 
     def close(self) -> None:
+        """The exchange (or its client connection) lets this connection go."""
         if self.closed:
             return
         self.closed = True
         self.owner = None
         if not (self.local_ended and self.remote_ended):
             self.session.reset(self.stream_id)
-        self.session.stream_done(self)
+        self.session.forget(self)
 
     def internal_error(self) -> None:
         owner = self.owner
@@ -302,239 +301,17 @@ class H2ServerStream(ServerConn):
         self.remote_ended = True
         if self.chunked:
             self.deliver(last_chunk(self.trailers))
+        if self.local_ended:
+            self.session.forget(self)
         owner = self.owner
         if owner is not None and not self.closed:
-            owner.on_server_eof()  # the stream is over: the exchange ends its response or fails it
-        self.closed = True  # never reused: a new request takes a new stream
-        if self.local_ended:
-            self.session.stream_done(self)
+            owner.on_server_eof()  # the stream is over: the exchange ends its response (or fails it)
 
     def fail(self) -> None:
         """Reset by the server, refused after its GOAWAY, or the connection lost."""
-        self.remote_ended = True
+        self.remote_ended = self.local_ended = True
+        self.session.forget(self)
         owner = self.owner
         if owner is not None and not self.closed:
             owner.on_server_error()  # 502 SH before the head, SD after
-        self.closed = True
-        self.local_ended = True
-        self.session.stream_done(self)
-
-
-class H2Session:
-    """One HTTP/2 connection to a server and its streams."""
-
-    def __init__(self, pool: IdlePool, loop: EventLoop, sock: socket.socket, server: ServerRuntime) -> None:
-        self.pool = pool
-        self.loop = loop
-        self.sock = sock
-        self.server = server
-        local = sock.getsockname()
-        self.local_ip, self.local_port = local[0], local[1]
-        config = H2Configuration(client_side=True, header_encoding=None, validate_outbound_headers=False,
-                                 normalize_outbound_headers=False, validate_inbound_headers=False)  # fmt: skip
-        self.h2 = _GracefulH2(config)
-        self.h2.initiate_connection()
-        self.out = OutBuffer(sock)
-        self.streams: dict[int, H2ServerStream] = {}
-        self.blocked: dict[int, H2ServerStream] = {}
-        self.last_stream = 2**31 - 1  # lowered by a GOAWAY
-        self.closed = False
-        self.mask = 0
-        self.idle_timer: Timer | None = None
-        self.flush()
-
-    # -- streams ---------------------------------------------------------------------------------
-
-    def has_room(self) -> bool:
-        return not self.closed and self.last_stream == 2**31 - 1 and \
-            len(self.streams) < self.h2.remote_settings.max_concurrent_streams  # fmt: skip
-
-    def open_stream(self) -> H2ServerStream:
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
-            self.idle_timer = None
-        stream = H2ServerStream(self, self.h2.get_next_available_stream_id())
-        self.streams[stream.stream_id] = stream
-        return stream
-
-    def stream_done(self, stream: H2ServerStream) -> None:
-        if self.streams.get(stream.stream_id) is stream and stream.closed and stream.local_ended:
-            del self.streams[stream.stream_id]
-            self.blocked.pop(stream.stream_id, None)
-        if not self.streams and not self.closed:
-            if self.last_stream != 2**31 - 1:
-                self.close()
-            elif self.idle_timer is None:
-                self.idle_timer = self.loop.call_later(IDLE_TIMEOUT, self.close)
-        self.flush()
-
-    # -- frames out ------------------------------------------------------------------------------
-
-    # h2 refuses frames on a stream the server already reset: its RST_STREAM event ends the stream.
-
-    def send_headers(self, stream_id: int, fields: list[tuple[bytes, bytes]], end: bool) -> None:
-        try:
-            self.h2.send_headers(stream_id, fields, end_stream=end)
-        except H2Error:
-            pass
-
-    def send_data(self, stream_id: int, data: bytes) -> int:
-        """Send what the windows allow; the number of bytes sent."""
-        h2 = self.h2
-        try:
-            room = min(h2.local_flow_control_window(stream_id), len(data))
-            sent = 0
-            while sent < room:
-                piece = data[sent : sent + min(room - sent, h2.max_outbound_frame_size)]
-                h2.send_data(stream_id, piece)
-                sent += len(piece)
-        except H2Error:
-            return len(data)  # dropped with the stream
-        return sent
-
-    def end_stream(self, stream_id: int, trailers: list[tuple[bytes, bytes]]) -> None:
-        try:
-            if trailers:
-                self.h2.send_headers(stream_id, [(n.lower(), v) for n, v in trailers], end_stream=True)
-            else:
-                self.h2.end_stream(stream_id)
-        except H2Error:
-            pass
-
-    def acknowledge(self, stream_id: int, size: int) -> None:
-        if size and not self.closed:
-            try:
-                self.h2.acknowledge_received_data(size, stream_id)
-            except H2Error:
-                pass  # the stream is gone: the connection's window was handed back by h2
-
-    def reset(self, stream_id: int) -> None:
-        if not self.closed:
-            try:
-                self.h2.reset_stream(stream_id, CANCEL)
-            except H2Error:
-                pass
-
-    def flush(self) -> None:
-        if self.closed:
-            return
-        data = self.h2.data_to_send()
-        if data and not self.out.write(data):
-            self.lost()
-            return
-        self.update_mask()
-
-    def update_mask(self) -> None:
-        mask = READ | (WRITE if self.out.chunks else 0)
-        if mask != self.mask and not self.closed:
-            if self.mask:
-                self.loop.modify(self.sock, mask, self.on_event)
-            else:
-                self.loop.register(self.sock, mask, self.on_event)
-            self.mask = mask
-
-    # -- frames in --------------------------------------------------------------------------------
-
-    def on_event(self, mask: int) -> None:
-        if mask & WRITE and not self.out.flush():
-            self.lost()
-            return
-        if mask & READ:
-            try:
-                data = self.sock.recv(RECV_SIZE)
-            except WOULD_BLOCK:
-                data = None
-            except OSError:
-                data = b""
-            if data == b"":
-                self.lost()
-                return
-            if data:
-                try:
-                    events = self.h2.receive_data(data)
-                except H2Error:
-                    self.flush()
-                    self.lost()
-                    return
-                for event in events:
-                    self.dispatch(event)
-        self.flush()
-
-    def dispatch(self, event: Any) -> None:
-        stream = self.streams.get(getattr(event, "stream_id", 0) or 0)
-        if isinstance(event, ev.ResponseReceived):
-            if stream is not None:
-                stream.on_head(event.headers, event.stream_ended is not None)
-        elif isinstance(event, ev.InformationalResponseReceived):
-            if stream is not None:
-                stream.on_head(event.headers, False)
-        elif isinstance(event, ev.DataReceived):
-            if stream is not None:
-                stream.on_data(event.data, event.flow_controlled_length)
-            else:
-                self.acknowledge(event.stream_id, event.flow_controlled_length)
-        elif isinstance(event, ev.TrailersReceived):
-            if stream is not None:
-                stream.on_trailers(event.headers)
-        elif isinstance(event, ev.StreamEnded):
-            if stream is not None:
-                stream.on_end()
-        elif isinstance(event, ev.StreamReset):
-            if stream is not None:
-                stream.fail()
-        elif isinstance(event, ev.WindowUpdated):
-            self.window_updated()
-        elif isinstance(event, ev.ConnectionTerminated):
-            self.goaway(event.last_stream_id if event.error_code == 0 else -1)
-
-    def window_updated(self) -> None:
-        blocked, self.blocked = self.blocked, {}
-        for stream in blocked.values():
-            if not stream.closed or not stream.local_ended:
-                stream.window_opened()
-
-    def goaway(self, last_stream: int | None) -> None:
-        """The server goes away: no new stream; those above its last id (all of them
-        for an error) are refused."""
-        self.last_stream = last_stream if last_stream is not None else -1
-        for stream in [s for s in self.streams.values() if s.stream_id > self.last_stream]:
-            stream.fail()
-        if not self.streams:
-            self.close()
-
-    def lost(self) -> None:
-        """The connection failed or the server closed it: every stream fails."""
-        self.last_stream = -1
-        for stream in list(self.streams.values()):
-            stream.fail()
-        self.close()
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
-            self.idle_timer = None
-        if self.mask:
-            self.loop.unregister(self.sock)
-            self.mask = 0
-        self.pool.session_closed(self)
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def internal_error(self) -> None:
-        """A bug in a callback of this connection (reported by the loop): it ends."""
-        self.lost()
-
-
-def new_server_conn(pool: IdlePool, sock: socket.socket, server: ServerRuntime) -> ServerConn:
-    """What the Connector's new socket becomes: an HTTP/1 connection, or the first
-    stream of a new HTTP/2 session kept in the worker's pool for the next ones."""
-    if server.conf.proto != "h2":
-        return ServerConn(pool.loop, sock, server)
-    session = H2Session(pool, pool.loop, sock, server)
-    pool.sessions.setdefault(server.index, []).append(session)
-    return session.open_stream()
+        self.closed = True  # never used again

@@ -273,8 +273,8 @@ class IdlePool:
     def __init__(self, loop: EventLoop) -> None:
         self.loop = loop
         self.idle: dict[int, list[ServerConn]] = {}
-        self.sessions: dict[int, list[Any]] = {}  # HTTP/2 connections by server (workers/http/h2server.py)
-        # (opened by h2server.new_server_conn, which imports this module: sessions are duck-typed here)
+        self.sessions: dict[int, list[Any]] = {}  # HTTP/2 connections by server (workers/http/h2session.py)
+        # (opened by h2session.new_server_conn, which imports this module: sessions are duck-typed here)
 
     def session_closed(self, session: Any) -> None:
         sessions = self.sessions.get(session.server.index, [])
