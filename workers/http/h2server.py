@@ -291,7 +291,7 @@ class H2ServerStream(ServerConn):
             self.session.acknowledge(self.stream_id, flow_controlled)
         else:
             self.unacked += flow_controlled
-        if not self.no_body:
+        if data and not self.no_body:  # an empty DATA frame (END_STREAM's) would be a last chunk
             self.deliver(encode_chunk(data) if self.chunked else data)
 
     def on_trailers(self, headers: list[tuple[bytes, bytes]]) -> None:

@@ -5,6 +5,7 @@ came on, and answers by path:
 
     .../download/N   N bytes of PATTERN with content-length, sent as the windows allow
     .../echo         the request body without a length, then trailers `x-echo-size`
+    .../nolength/N   N bytes of PATTERN without a length, ended by an empty DATA frame
     .../late-end/... its answer with content-length, but END_STREAM only once the
                      next request of the connection arrives
     anything else    200, body "h2o <path>", with content-length
@@ -106,6 +107,10 @@ class _Conn:
             size = int(path.rsplit("/", 1)[1])
             body = (PATTERN * (size // len(PATTERN) + 1))[:size]
             fields = [(b":status", b"200"), (b"content-length", b"%d" % size)]
+            trailers = None
+        elif "/nolength/" in path:
+            body = PATTERN[: int(path.rsplit("/", 1)[1])]
+            fields = [(b":status", b"200")]
             trailers = None
         elif path.endswith("/echo"):
             body = bytes(seen.body)

@@ -18,7 +18,7 @@ import pytest
 
 from tests.scenarios.http.h2origin import H2Origin
 from tests.scenarios.http.httpkit import ResponseReader, connect, exchange, request, wait_log
-from tests.scenarios.http.origins import pattern_digest
+from tests.scenarios.http.origins import PATTERN, pattern_digest
 from tests.support import LbProcess, free_port
 
 
@@ -89,6 +89,23 @@ def test_large_bodies_cross_the_windows_both_ways(lab: Lab) -> None:
     body, trailers = dechunk(rest)
     assert body == upload and trailers == b"x-echo-size: 204800\r\n"  # the server's trailers
     assert bytes(lab.origin.requests[-1].body) == upload
+
+
+def test_an_answer_without_length_ends_with_the_stream(lab: Lab) -> None:
+    """Chunked to the client; the empty DATA frame that carries END_STREAM adds nothing,
+    and the kept connection serves the next request."""
+    with connect(lab.port) as sock:
+        reader = ResponseReader(sock)
+        for path in ("/n/nolength/3000", "/n/nolength/10", "/k/next"):
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: lb.test\r\n\r\n".encode())
+            response = reader.next()
+            assert response.status == 200
+            if "nolength" in path:
+                size = int(path.rsplit("/", 1)[1])
+                assert response.header("transfer-encoding") == "chunked"
+                assert response.body == PATTERN[:size]
+            else:
+                assert response.body == f"h2o {path}".encode()
 
 
 def test_head_and_keep_alive_share_the_server_connection(lab: Lab) -> None:
