@@ -153,6 +153,7 @@ class H2ServerStream(ServerConn):
         if not session.has_room():
             return False
         session.forget(self)  # the previous stream may still end: its frames go nowhere
+        session.kept.discard(self)
         self.begin(session.new_stream_id())
         session.streams[self.stream_id] = self
         return True
@@ -198,6 +199,7 @@ class H2ServerStream(ServerConn):
         if not (self.local_ended and self.remote_ended):
             self.session.reset(self.stream_id)
         self.session.forget(self)
+        self.session.kept.discard(self)
 
     def internal_error(self) -> None:
         owner = self.owner
@@ -310,8 +312,8 @@ class H2ServerStream(ServerConn):
     def fail(self) -> None:
         """Reset by the server, refused after its GOAWAY, or the connection lost."""
         self.remote_ended = self.local_ended = True
-        self.session.forget(self)
-        owner = self.owner
-        if owner is not None and not self.closed:
-            owner.on_server_error()  # 502 SH before the head, SD after
+        owner, was_closed = self.owner, self.closed
         self.closed = True  # never used again
+        self.session.forget(self)
+        if owner is not None and not was_closed:
+            owner.on_server_error()  # 502 SH before the head, SD after

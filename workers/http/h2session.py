@@ -70,6 +70,7 @@ class H2Session:
         self.mask = 0
         self.idle_timer: Timer | None = None
         self.next_stream_id = 1
+        self.kept: set[H2ServerStream] = set()  # ended streams whose connection a client side keeps
         self.flush()
 
     # -- streams ---------------------------------------------------------------------------------
@@ -96,6 +97,8 @@ class H2Session:
         if self.streams.get(stream.stream_id) is stream:
             del self.streams[stream.stream_id]
             self.blocked.pop(stream.stream_id, None)
+        if not stream.closed:
+            self.kept.add(stream)  # a client connection may send its next request on it
         if not self.streams and not self.closed:
             if self.last_stream != 2**31 - 1:
                 self.close()
@@ -232,6 +235,7 @@ class H2Session:
         """The server goes away: no new stream; those above its last id (all of them
         for an error) are refused."""
         self.last_stream = last_stream if last_stream is not None else -1
+        self.retire_kept()
         for stream in [s for s in self.streams.values() if s.stream_id > self.last_stream]:
             stream.fail()
         if not self.streams:
@@ -244,10 +248,18 @@ class H2Session:
             stream.fail()
         self.close()
 
+    def retire_kept(self) -> None:
+        """No new stream here: the connections client sides kept look closed, so that
+        their next requests take a stream elsewhere."""
+        for stream in self.kept:
+            stream.closed = True
+        self.kept.clear()
+
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
+        self.retire_kept()
         if self.idle_timer is not None:
             self.idle_timer.cancel()
             self.idle_timer = None

@@ -6,6 +6,7 @@ came on, and answers by path:
     .../download/N   N bytes of PATTERN with content-length, sent as the windows allow
     .../echo         the request body without a length, then trailers `x-echo-size`
     .../nolength/N   N bytes of PATTERN without a length, ended by an empty DATA frame
+    .../goaway/...   the default answer, then GOAWAY (NO_ERROR, this stream last) and close
     .../late-end/... its answer with content-length, but END_STREAM only once the
                      next request of the connection arrives
     anything else    200, body "h2o <path>", with content-length
@@ -139,9 +140,14 @@ class _Conn:
                 self.pending[stream_id] = (body, trailers)
                 continue
             del self.pending[stream_id]
-            if b"/late-end/" in (self.seen[stream_id].header(b":path") or b""):
+            path = self.seen[stream_id].header(b":path") or b""
+            if b"/late-end/" in path:
                 self.late_ends.append(stream_id)
             elif trailers:
                 self.h2.send_headers(stream_id, trailers, end_stream=True)
             else:
                 self.h2.end_stream(stream_id)
+            if b"/goaway/" in path:
+                self.h2.close_connection(last_stream_id=stream_id)
+                self.sock.sendall(self.h2.data_to_send())
+                self.sock.shutdown(socket.SHUT_WR)

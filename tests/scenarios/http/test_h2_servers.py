@@ -132,3 +132,17 @@ def test_the_next_request_of_a_kept_connection_takes_a_new_stream(lab: Lab) -> N
             sock.sendall(f"GET {path} HTTP/1.1\r\nHost: lb.test\r\n\r\n".encode())
             response = reader.next()
             assert (response.status, response.body) == (200, f"h2o {path}".encode())
+
+
+def test_after_a_goaway_the_next_requests_take_a_new_connection(lab: Lab) -> None:
+    """The server answers, then goes away: the kept client connection's next
+    request, with a body, goes on a stream of a new server connection."""
+    with connect(lab.port) as sock:
+        reader = ResponseReader(sock)
+        sock.sendall(b"GET /g/goaway/1 HTTP/1.1\r\nHost: lb.test\r\n\r\n")
+        assert reader.next().status == 200
+        sock.sendall(b"POST /g/post HTTP/1.1\r\nHost: lb.test\r\nContent-Length: 5\r\n\r\nhello")
+        response = reader.next()
+        assert (response.status, response.body) == (200, b"h2o /g/post")
+    first, second = lab.origin.requests[-2:]
+    assert bytes(second.body) == b"hello" and second.connection > first.connection
