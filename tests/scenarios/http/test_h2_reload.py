@@ -102,7 +102,7 @@ def test_reloads_under_h2_load_fail_no_stream(tmp_path: Path) -> None:
         for _ in range(3):
             before = storm.ok
             lb.reload()
-            wait_until(lambda: storm.ok >= before + 100, timeout=20, what="traffic after a reload")
+            wait_until(lambda before=before: storm.ok >= before + 100, timeout=20, what="traffic after a reload")
     finally:
         storm.finish()
         lb.stop()
