@@ -6,7 +6,10 @@
   limit denies the sixth stream of one connection, the next streams go on),
   and the conn_cur a `tcp-request connection` rule tracks is released when
   the connection closes;
-- `http-request silent-drop`: the connection goes without a frame.
+- `http-request silent-drop`: the connection goes without a frame;
+- services and http-after-response: the Prometheus exporter and the stats
+  page answer a stream, lb's own replies and servers' responses get the
+  after-response rules.
 """
 
 from __future__ import annotations
@@ -45,6 +48,11 @@ frontend fe
     http-request track-sc0 src if {{ path_beg /limited/ }}
     http-request deny deny_status 429 if {{ path_beg /limited/ }} {{ sc_http_req_rate(0) gt 5 }}
     http-request silent-drop if {{ path_beg /drop }}
+    http-request use-service prometheus-exporter if {{ path /metrics }}
+    http-request deny deny_status 403 if {{ path /denied }}
+    http-after-response set-header x-after fe
+    stats enable
+    stats uri /stats
     compression algo gzip
     default_backend be
 backend be
@@ -98,3 +106,15 @@ def test_silent_drop_closes_the_connection_without_a_frame(lab: Lab) -> None:
         [result] = client.wait(stream, timeout=5)
         assert client.closed and client.goaway is None
         assert result.headers == [] and result.reset is None
+
+
+def test_services_and_after_response_rules_answer_streams(lab: Lab) -> None:
+    with H2Client(lab.port) as client:
+        metrics, stats, denied, served = client.wait(*(client.request("GET", path) for path in
+                                                       ("/metrics", "/stats;csv", "/denied", "/page")))  # fmt: skip
+    assert metrics.status == 200 and b"haproxy_process_" in bytes(metrics.body)
+    assert stats.status == 200 and bytes(stats.body).startswith(b"# pxname,svname,")
+    assert denied.status == 403
+    assert served.status == 200 and bytes(served.body) == b"o1 /page\n"
+    for result in (metrics, stats, denied, served):
+        assert dict(result.headers)[b"x-after"] == b"fe"
