@@ -246,13 +246,12 @@ class H2ServerStream(ServerConn):
 
     def window_opened(self) -> None:
         out = self.out
-        while out.chunks:
-            chunk = bytes(out.chunks.popleft())
-            out.size -= len(chunk)
-            sent = self.session.send_data(self.stream_id, chunk)
-            if sent < len(chunk):
-                out.chunks.appendleft(chunk[sent:])
-                out.size += len(chunk) - sent
+        if out.chunks:
+            waiting = b"".join(out.chunks)  # bounded: the exchange stops reading its client past HIGH_WATER
+            out.clear()
+            sent = self.session.send_data(self.stream_id, waiting)
+            if sent < len(waiting):
+                out.queue(waiting[sent:])
                 self.session.blocked[self.stream_id] = self
                 return
         if self.end_pending:
