@@ -43,8 +43,6 @@ COMPILED = (
     "workers/http/h2heads.py",
     "workers/http/h2stream.py",
     "workers/http/h2.py",
-    "workers/http/h2server.py",
-    "workers/http/h2session.py",
     "lb/logs/record.py",
     "lb/logs/steps.py",
     "lb/logs/render.py",
