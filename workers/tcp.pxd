@@ -48,6 +48,7 @@ cdef class TcpSession(ConnectorOwner):
     @cython.locals(size=Py_ssize_t, out=OutBuffer, now=double)
     cpdef pump(self, bint client_side)
     cpdef bint may_splice(self, bint client_side)
+    cpdef bint count_read(self, bint client_side, Py_ssize_t size)
     cpdef note_read(self, bint client_side, Py_ssize_t size)
     @cython.locals(size=Py_ssize_t, now=double, emptied=bint)
     cpdef pump_spliced(self, bint client_side)

@@ -208,19 +208,8 @@ class TcpSession(ConnectorOwner):
         except OSError:
             self.finish("CD" if client_side else "SD")
             return
-        now = self.loop.now
-        if not size:
-            if client_side:
-                self.last_client = now
-            else:
-                self.last_server = now
-            self.on_eof(client_side)
+        if not self.count_read(client_side, size):
             return
-        self.last_client = self.last_server = now
-        if client_side:
-            self.bytes_in += size
-        else:
-            self.bytes_out += size
         if self.splice & AUTO:
             self.note_read(client_side, size)
         if not out.write_view(scratch[:size]):
@@ -251,6 +240,24 @@ class TcpSession(ConnectorOwner):
             self.pipe_down = pipe
         return True
 
+    def count_read(self, client_side: bool, size: int) -> bool:
+        """Stamp a read of `size` bytes (copied or spliced) and count them; False when it
+        was the end of that side's stream (handled here)."""
+        now = self.loop.now
+        if not size:
+            if client_side:
+                self.last_client = now
+            else:
+                self.last_server = now
+            self.on_eof(client_side)
+            return False
+        self.last_client = self.last_server = now
+        if client_side:
+            self.bytes_in += size
+        else:
+            self.bytes_out += size
+        return True
+
     def note_read(self, client_side: bool, size: int) -> None:
         """splice-auto: count the consecutive reads that filled a buffer (tune.bufsize)."""
         large = size >= self.worker.config.global_.bufsize
@@ -276,19 +283,8 @@ class TcpSession(ConnectorOwner):
             except OSError:
                 self.finish("CD" if client_side else "SD")
                 return
-            now = self.loop.now
-            if not size:
-                if client_side:
-                    self.last_client = now
-                else:
-                    self.last_server = now
-                self.on_eof(client_side)
+            if not self.count_read(client_side, size):
                 return
-            self.last_client = self.last_server = now
-            if client_side:
-                self.bytes_in += size
-            else:
-                self.bytes_out += size
             try:
                 emptied = drain(pipe, dst_fd)
             except OSError:
