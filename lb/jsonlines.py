@@ -1,7 +1,7 @@
 """JSON objects one per line over a non-blocking stream socket: the control channel
 between the master and each worker (master and worker).
 
-Both ends read with `read_messages` and write `encode(message)`; a line that
+Both ends read with `read_messages`, queue `encode(message)` and write with `send_some`; a line that
 is not a JSON object is skipped, a peer whose line grows past `max_line`
 bytes is treated as gone.
 """
@@ -42,6 +42,18 @@ def decode(line: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return message if isinstance(message, dict) else None
+
+
+def send_some(sock: socket.socket, outbox: bytearray) -> bool:
+    """Send what the socket takes of `outbox` and drop it from there; False when the socket failed."""
+    try:
+        sent = sock.send(outbox) if outbox else 0
+    except (BlockingIOError, InterruptedError):
+        sent = 0
+    except OSError:
+        return False
+    del outbox[:sent]
+    return True
 
 
 def encode(message: dict[str, Any]) -> bytes:

@@ -25,7 +25,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lb.jsonlines import GONE, encode, read_messages
+from lb.jsonlines import GONE, encode, read_messages, send_some
 from lb.shm import layout
 
 if TYPE_CHECKING:
@@ -144,14 +144,9 @@ class ControlChannel:
         self.flush()
 
     def flush(self) -> None:
-        try:
-            sent = self.sock.send(self.outbox) if self.outbox else 0
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
+        if not send_some(self.sock, self.outbox):
             self.close()
             return
-        del self.outbox[:sent]
         self.set_mask(READ | WRITE if self.outbox else READ)
 
     def on_event(self, mask: int) -> None:

@@ -25,7 +25,7 @@ import socket
 import time
 from typing import Any, Callable
 
-from lb.jsonlines import GONE, encode, read_messages
+from lb.jsonlines import GONE, encode, read_messages, send_some
 from lb.runtime_api import commands
 from lb.runtime_api.session import Session
 
@@ -110,14 +110,9 @@ class WorkerChannel:
     def flush(self) -> None:
         if self.closed:
             return
-        try:
-            sent = self.sock.send(self.outbox) if self.outbox else 0
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
+        if not send_some(self.sock, self.outbox):
             self.close()
             return
-        del self.outbox[:sent]
         events = selectors.EVENT_READ | (selectors.EVENT_WRITE if self.outbox else 0)
         if events != self.events:
             self.events = events

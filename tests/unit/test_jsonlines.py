@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from lb.jsonlines import GONE, encode, read_messages
+from lb.jsonlines import GONE, encode, read_messages, send_some
 
 
 def test_complete_lines_are_messages_and_the_rest_waits() -> None:
@@ -29,3 +29,16 @@ def test_a_line_past_the_limit_ends_the_channel() -> None:
     assert read_messages(ours, b"", 64) == ([], GONE)
     ours.close()
     theirs.close()
+
+
+def test_send_some_drops_what_was_sent_and_says_when_the_socket_failed() -> None:
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    outbox = bytearray(encode({"id": 1}))
+    assert send_some(ours, outbox) is True and outbox == bytearray()
+    assert read_messages(theirs, b"", 1 << 10)[0] == [{"id": 1}]
+    big = bytearray(b"x" * (8 << 20))  # more than the socket buffer takes at once
+    assert send_some(ours, big) is True and 0 < len(big) < 8 << 20
+    theirs.close()
+    ours.close()
+    assert send_some(ours, bytearray(b"y")) is False  # a closed socket fails
