@@ -538,6 +538,7 @@ class Exchange(ServerConnOwner):
 
     def abandon(self) -> None:
         """Release the server side whatever the state (client gone, H1 refusal, shutdown)."""
+        self.service = None  # a service still asking the master answers no one
         if self.connector is not None:
             self.connector.cancel()
             self.connector = None

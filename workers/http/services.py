@@ -59,8 +59,8 @@ def run(ex: Exchange) -> None:
 
     def done(reply: ServiceReply) -> None:
         nonlocal answered
-        if answered or getattr(client, "closed", False):
-            return  # the client left while the service waited for the master
+        if answered or ex.service is None or getattr(client, "closed", False):
+            return  # the client left (the exchange was abandoned) while the service waited
         answered = True
         ex.reply_local(policy.LocalReply(reply.status, framed(reply), "LR"), reply.close)
 
