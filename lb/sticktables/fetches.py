@@ -26,7 +26,6 @@ from typing import Any, Callable
 from lb.rules.fetches import FETCHES, USE_ANY, FetchDef, FetchError, _single
 from lb.sticktables import clock, counters, fast
 from lb.sticktables.keys import converter
-from lb.sticktables.layout import H_USED
 from lb.sticktables.model import DATA_KIND, MAX_SESS_STKCTR
 from lb.sticktables.refs import TableRef, table_ref
 
@@ -106,7 +105,6 @@ def _sc_locator(num: int | None, alt: TableRef | None) -> Locator:
 def _tracked_value(num: int, data: str) -> Callable[[Any], Any]:
     """sc<n>_<data> on the tracked entry itself: the per-request path, in one function."""
     is_rate = DATA_KIND[data] == "frqp"
-    used = H_USED
 
     def get(txn: Any) -> Any:
         ctrs = txn.stkctr
@@ -125,23 +123,7 @@ def _tracked_value(num: int, data: str) -> Callable[[Any], Any]:
         if spec is None:
             return None
         offset, period = spec
-        now = clock.now_ms()
-        if table.nworkers != 1 or table.header[used]:  # more than one shard to add up
-            return table.rate(ctr.pos, ctr.claim, offset, period, now)
-        rows = table.rows
-        at = ctr.pos * table.rw
-        if rows[at] != ctr.claim:
-            return 0
-        at += offset
-        tick, curr, prev = rows[at], rows[at + 1], rows[at + 2]
-        remain = tick + period - now
-        if remain < 0:
-            remain += period
-            prev = curr if remain >= 0 else 0
-            curr = 0
-        if not curr and prev <= 1:
-            return prev
-        return ((prev * remain + curr * period) // period) & 0xFFFFFFFF
+        return fast.rate(table, ctr.pos, ctr.claim, offset, period, clock.now_ms())
 
     return get
 
