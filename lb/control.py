@@ -31,7 +31,7 @@ from lb.generation import worker_count
 from lb.listeners import ListenerSet
 from lb.logs import events
 from lb.safefiles import ensure_private_dir, runtime_dir
-from lb.util import PROCTITLE_PREFIX, pid_alive
+from lb.util import PROCTITLE_PREFIX, detach, pid_alive
 
 
 def error(message: str) -> None:
@@ -128,13 +128,7 @@ def daemonize(paths: list[str], config: Config, listeners: ListenerSet, log_form
         error(answer or "the master exited during startup")
         return EXIT_GENERIC
     os.close(read_end)
-    os.setsid()
-    if os.fork():
-        os._exit(0)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
+    detach()
 
     def ready(problem: str | None) -> None:
         os.write(write_end, (problem or "ok").replace("\n", " ").encode() + b"\n")

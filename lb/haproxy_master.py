@@ -22,6 +22,7 @@ from lb.haproxy_args import Args, expand_paths
 from lb.listeners import ListenerSet
 from lb.logs import events
 from lb.master import Master
+from lb.util import detach
 
 
 def warning(message: str) -> None:
@@ -176,11 +177,5 @@ def daemonize(paths: list[str], config: Config, listeners: ListenerSet, args: Ar
         print(f"{head('ALERT', os.getpid())}{answer or 'the master exited during startup'}", file=sys.stderr)
         return 1
     os.close(read_end)
-    os.setsid()
-    if os.fork():
-        os._exit(0)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
+    detach()
     os._exit(run_master(paths, config, listeners, args, Ready(args, write_end)))

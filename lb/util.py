@@ -87,3 +87,16 @@ def drop_privileges(user: str | None, group: str | None, chroot: str | None) -> 
         os.setgid(gid)
     if uid is not None:
         os.setuid(uid)
+
+
+def detach() -> None:
+    """The daemon's second step, in the child of its first fork: a new session, a
+    second fork whose parent exits (so the daemon can never get a terminal back),
+    and stdin/stdout/stderr on /dev/null."""
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
