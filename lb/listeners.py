@@ -9,6 +9,11 @@ the extra sockets stay open and are shared out among the remaining
 workers (socket j goes to worker j mod nbproc) for the same reason.
 `bind fd@<n>` is the exception: one inherited socket, duplicated for
 every slot.
+
+Two frontends may bind the same address (HAProxy accepts it; the kernel
+splits the connections between them): each occurrence of an address, in
+config order, has sockets of its own, so that no socket is handed to a
+worker twice.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import socket
 from lb.config.model import Bind, Config
 
 BACKLOG = 1024
-Key = tuple[int, str, int]
+Key = tuple[int, str, int]  # Bind.key: (family, host, port)
+SocketKey = tuple[Key, int]  # and which occurrence of that address, in config order
 
 
 def open_listening_socket(bind: Bind) -> socket.socket:
@@ -55,23 +61,33 @@ def inherited_socket(fd: int) -> socket.socket:
 
 class ListenerSet:
     def __init__(self) -> None:
-        self.sockets: dict[Key, list[socket.socket]] = {}
+        self.sockets: dict[SocketKey, list[socket.socket]] = {}
 
     @staticmethod
     def binds_of(config: Config) -> list[tuple[Bind, str]]:
         """(bind, frontend name) of every enabled frontend, in config order."""
         return [(bind, fe.name) for fe in config.frontends.values() if not fe.disabled for bind in fe.binds]
 
+    @classmethod
+    def keyed_binds(cls, config: Config) -> list[tuple[Bind, str, SocketKey]]:
+        """`binds_of` with the key of each bind's own sockets."""
+        seen: dict[Key, int] = {}
+        keyed = []
+        for bind, frontend in cls.binds_of(config):
+            occurrence = seen[bind.key] = seen.get(bind.key, -1) + 1
+            keyed.append((bind, frontend, (bind.key, occurrence)))
+        return keyed
+
     def prepare(self, config: Config, nworkers: int) -> list[str]:
         """Open what `config` needs beyond what is open; on any failure close
         only what this call opened and return the errors (nothing changes)."""
-        opened: list[tuple[Key, socket.socket]] = []
+        opened: list[tuple[SocketKey, socket.socket]] = []
         errors: list[str] = []
-        for bind, frontend in self.binds_of(config):
-            have = len(self.sockets.get(bind.key, [])) + sum(1 for k, _ in opened if k == bind.key)
+        for bind, frontend, key in self.keyed_binds(config):
+            have = len(self.sockets.get(key, [])) + sum(1 for k, _ in opened if k == key)
             for _ in range(max(0, nworkers - have)):
                 try:
-                    opened.append((bind.key, open_listening_socket(bind)))
+                    opened.append((key, open_listening_socket(bind)))
                 except OSError as exc:
                     errors.append(f"Starting frontend {frontend}: cannot bind socket (%s) [{bind}]" % exc.strerror)
                     break
@@ -86,20 +102,20 @@ class ListenerSet:
     def adopt(self, key: Key, sock: socket.socket) -> None:
         """Serve `key` on an already listening socket (one taken over from the
         process an `lb-haproxy -sf` replaces); `prepare` opens only the rest."""
-        self.sockets.setdefault(key, []).append(sock)
+        self.sockets.setdefault((key, 0), []).append(sock)
 
     def for_slot(self, config: Config, slot: int, nworkers: int) -> list[tuple[Bind, str, socket.socket]]:
         """The sockets worker `slot` accepts on: socket j of each bind where j % nworkers == slot."""
         mine = []
-        for bind, frontend in self.binds_of(config):
-            for j, sock in enumerate(self.sockets.get(bind.key, [])):
+        for bind, frontend, key in self.keyed_binds(config):
+            for j, sock in enumerate(self.sockets.get(key, [])):
                 if j % nworkers == slot:
                     mine.append((bind, frontend, sock))
         return mine
 
-    def release_unused(self, configs: list[Config]) -> list[Key]:
+    def release_unused(self, configs: list[Config]) -> list[SocketKey]:
         """Close sockets whose address no live generation uses any more."""
-        used = {bind.key for config in configs for bind, _ in self.binds_of(config)}
+        used = {key for config in configs for _bind, _fe, key in self.keyed_binds(config)}
         closed = [key for key in self.sockets if key not in used]
         for key in closed:
             for sock in self.sockets.pop(key):

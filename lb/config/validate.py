@@ -12,12 +12,16 @@ Decisions where HAProxy leaves a choice:
 - a configuration without any enabled listener has no error, but lb cannot
   start it: `lbctl check` says so on stdout and exits 2, like `haproxy -c`
   ("Configuration file has no error but will not start (no listener)");
-  see has_listener().
+  see has_listener();
+- two frontends binding the same address get a WARNING (HAProxy is silent:
+  both bind with SO_REUSEPORT and the kernel splits the connections
+  between them, which is almost never what was meant).  lb serves it the
+  same way (lb.listeners).
 """
 
 from __future__ import annotations
 
-from lb.config.model import LOC_HIDDEN, MODE_HTTP, MODE_TCP, Config, Diagnostic, Proxy, cap_str
+from lb.config.model import LOC_BARE, LOC_HIDDEN, MODE_HTTP, MODE_TCP, Bind, Config, Diagnostic, Proxy, cap_str
 from lb.config.registry import post_parse
 from lb.config.routing import AREA, Routing, SwitchingRule
 
@@ -63,6 +67,24 @@ def check_proxies(config: Config) -> None:
             proxy.areas[AREA] = resolve_routing(config, proxy)
         if missing_timeouts(proxy):
             _warn(config, MISSING_TIMEOUTS.format(kind=cap_str(proxy.section), name=proxy.name), proxy)
+
+
+@post_parse(41)
+def check_shared_addresses(config: Config) -> None:
+    """One address bound by two enabled frontends: a warning, on the later bind."""
+    first: dict[tuple[int, str, int], tuple[Proxy, Bind]] = {}
+    for proxy in declared_order(config):
+        if not proxy.is_frontend or proxy.disabled:
+            continue
+        for bind in proxy.binds:
+            if "fd" in bind.options:
+                continue
+            owner, earlier = first.setdefault(bind.key, (proxy, bind))
+            if owner is not proxy:
+                where = f" at [{earlier.loc}]" if earlier.loc else ""
+                config.diagnostics.append(Diagnostic(
+                    "WARNING", f"'bind {bind}' : address already bound by {owner.section} '{owner.name}'{where}; "
+                    "the kernel splits new connections between the two.", bind.loc, LOC_BARE))  # fmt: skip
 
 
 def resolve_routing(config: Config, frontend: Proxy) -> Routing:

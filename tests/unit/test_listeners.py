@@ -46,7 +46,7 @@ def test_prepare_opens_one_reuseport_socket_per_worker(listeners: ListenerSet) -
     port = free_port()
     cfg = config(("fe", [bind(port)]))
     assert listeners.prepare(cfg, 3) == []
-    socks = listeners.sockets[(socket.AF_INET, "127.0.0.1", port)]
+    socks = listeners.sockets[(bind(port).key, 0)]
     assert len(socks) == 3 and len({s.fileno() for s in socks}) == 3
     for sock in socks:
         assert sock.getsockname() == ("127.0.0.1", port)
@@ -59,11 +59,11 @@ def test_prepare_again_opens_only_what_is_missing(listeners: ListenerSet) -> Non
     port = free_port()
     cfg = config(("fe", [bind(port)]))
     assert listeners.prepare(cfg, 2) == []
-    before = list(listeners.sockets[(socket.AF_INET, "127.0.0.1", port)])
-    assert listeners.prepare(cfg, 2) == [] and listeners.sockets[bind(port).key] == before
-    assert listeners.prepare(cfg, 1) == [] and listeners.sockets[bind(port).key] == before  # shrink: kept open
+    before = list(listeners.sockets[(bind(port).key, 0)])
+    assert listeners.prepare(cfg, 2) == [] and listeners.sockets[(bind(port).key, 0)] == before
+    assert listeners.prepare(cfg, 1) == [] and listeners.sockets[(bind(port).key, 0)] == before  # shrink: kept open
     assert listeners.prepare(cfg, 4) == []
-    assert listeners.sockets[bind(port).key][:2] == before and len(listeners.sockets[bind(port).key]) == 4
+    assert listeners.sockets[(bind(port).key, 0)][:2] == before and len(listeners.sockets[(bind(port).key, 0)]) == 4
 
 
 def test_disabled_frontend_binds_nothing(listeners: ListenerSet) -> None:
@@ -83,8 +83,8 @@ def test_for_slot_gives_socket_j_to_worker_j_mod_n(listeners: ListenerSet, nwork
     port_a, port_b = free_port(), free_port()
     cfg = config(("fe", [bind(port_a)]), ("fe2", [bind(port_b)]))
     assert listeners.prepare(cfg, nsockets) == []
-    socks_a = listeners.sockets[bind(port_a).key]
-    socks_b = listeners.sockets[bind(port_b).key]
+    socks_a = listeners.sockets[(bind(port_a).key, 0)]
+    socks_b = listeners.sockets[(bind(port_b).key, 0)]
     for slot in range(nworkers):
         mine = listeners.for_slot(cfg, slot, nworkers)
         want = [("fe", socks_a[j]) for j in expected[slot]] + [("fe2", socks_b[j]) for j in expected[slot]]
@@ -110,14 +110,14 @@ def test_failing_bind_closes_what_it_opened_and_reports(listeners: ListenerSet) 
 def test_failing_bind_keeps_sockets_opened_before(listeners: ListenerSet) -> None:
     kept, held_port = free_port(), free_port()
     assert listeners.prepare(config(("fe", [bind(kept)])), 2) == []
-    before = list(listeners.sockets[bind(kept).key])
+    before = list(listeners.sockets[(bind(kept).key, 0)])
     holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     holder.bind(("127.0.0.1", held_port))
     holder.listen(1)
     try:
         new = config(("fe", [bind(kept)]), ("busy", [bind(held_port)]))
         assert len(listeners.prepare(new, 3)) == 1  # one more socket for `kept` was opened, then closed
-        assert listeners.sockets == {bind(kept).key: before}
+        assert listeners.sockets == {(bind(kept).key, 0): before}
         assert all(s.fileno() >= 0 for s in before)
     finally:
         holder.close()
@@ -128,10 +128,10 @@ def test_release_unused_closes_only_unused_addresses(listeners: ListenerSet) -> 
     old = config(("fe", [bind(old_port), bind(both_port)]))
     new = config(("fe", [bind(both_port), bind(new_port)]))
     assert listeners.prepare(old, 2) == [] and listeners.prepare(new, 2) == []
-    old_socks = list(listeners.sockets[bind(old_port).key])
+    old_socks = list(listeners.sockets[(bind(old_port).key, 0)])
     assert listeners.release_unused([old, new]) == []  # the old generation still runs
-    assert listeners.release_unused([new]) == [bind(old_port).key]
-    assert set(listeners.sockets) == {bind(both_port).key, bind(new_port).key}
+    assert listeners.release_unused([new]) == [(bind(old_port).key, 0)]
+    assert set(listeners.sockets) == {(bind(both_port).key, 0), (bind(new_port).key, 0)}
     assert all(s.fileno() == -1 for s in old_socks)
     assert can_bind_exclusively(old_port) and not can_bind_exclusively(both_port)
 
@@ -154,3 +154,20 @@ def test_close_closes_everything(listeners: ListenerSet) -> None:
     socks = listeners.all_sockets()
     listeners.close()
     assert listeners.sockets == {} and all(s.fileno() == -1 for s in socks)
+
+
+def test_two_frontends_on_one_address_have_sockets_of_their_own(listeners: ListenerSet) -> None:
+    """HAProxy accepts one address bound by two frontends (the kernel splits the
+    connections); a socket shared by both would be registered twice in a worker."""
+    port = free_port()
+    cfg = config(("a", [bind(port)]), ("b", [bind(port)]))
+    assert listeners.prepare(cfg, 2) == []
+    for slot in (0, 1):
+        mine = listeners.for_slot(cfg, slot, 2)
+        assert [fe for _bind, fe, _sock in mine] == ["a", "b"]
+        assert len({sock.fileno() for _bind, _fe, sock in mine}) == 2
+    assert len(listeners.all_sockets()) == 4
+    assert listeners.prepare(cfg, 2) == [] and len(listeners.all_sockets()) == 4  # a reload opens nothing
+    one = config(("a", [bind(port)]))
+    listeners.release_unused([one])
+    assert len(listeners.all_sockets()) == 2 and not can_bind_exclusively(port)

@@ -108,3 +108,41 @@ def test_anded_layer4_conditions(setup: tuple[LbProcess, dict[str, int]]) -> Non
     assert tag_of(ports["p_src_port"]) == "be1"
     line = wait_until(lambda: next((x for x in list(lb.stdout_lines) if " fe_src_port " in x), None))
     assert " be1/s1 " in line
+
+
+SHARED_ADDRESS = """
+global
+    nbproc 2
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe_a
+    bind 127.0.0.1:{port}
+    default_backend be1
+frontend fe_b
+    bind 127.0.0.1:{port}
+    default_backend be2
+backend be1
+    server s1 127.0.0.1:{be1}
+backend be2
+    server s2 127.0.0.1:{be2}
+"""
+
+
+def test_two_frontends_binding_one_address_both_serve(tmp_path: Path) -> None:
+    """HAProxy accepts it (SO_REUSEPORT, the kernel splits the connections); lb
+    used to hand the one socket to a worker twice and fail to boot."""
+    servers = {name: TagServer(name) for name in ("be1", "be2")}
+    lb = LbProcess(tmp_path, SHARED_ADDRESS.format(port=free_port(), **{n: s.port for n, s in servers.items()}))
+    try:
+        lb.start()
+        port = int(lb.path.read_text().split("bind 127.0.0.1:")[1].split()[0])
+        seen = {tag_of(port) for _ in range(200)}
+        assert seen == {"be1", "be2"}
+        assert any("address already bound by frontend 'fe_a'" in line for line in lb.stderr_lines)
+    finally:
+        lb.stop()
+        for server in servers.values():
+            server.close()
