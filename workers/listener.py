@@ -83,6 +83,13 @@ class Listener:
         self.active = active
 
     def on_readable(self, mask: int) -> None:
+        if not self.active:
+            # A stale readiness event: the loop runs every event `select` returned,
+            # also those of a listener unregistered earlier in the same iteration
+            # (a graceful stop began).  Accepting now would hand connections to a
+            # worker about to exit, which resets them; they stay queued for the
+            # next generation instead.
+            return
         worker, frontend = self.worker, self.frontend
         assert worker is not None and frontend is not None
         for _ in range(ACCEPT_BATCH):
