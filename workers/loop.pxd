@@ -14,6 +14,7 @@ cdef class EventLoop:
     cdef public double now
     cdef public bint running
     cdef public object report_error
+    cdef public set dropped
 
     cpdef register(self, object fileobj, int events, object callback)
     cpdef modify(self, object fileobj, int events, object callback)

@@ -12,6 +12,12 @@ sets to a structlog event that also counts it) and calls the owner's
 `internal_error()`, which ends that one stream (a listener pauses and
 resumes: it is never dropped).  Only a bare function, which has no owner
 to recover, loses its registration, so that it cannot spin the loop.
+
+An event `select` returned for a registration that a callback earlier in
+the same iteration removed is stale and not delivered: its owner has let
+go of the file (a stopping listener, a closed connection whose descriptor
+number a new socket may already reuse).  Polling is level-triggered, so
+whoever registers the descriptor again hears about it at the next turn.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ class EventLoop:
         self.now = time.monotonic()
         self.running = False
         self.report_error: ErrorReporter = print_error
+        self.dropped: set[int] = set()  # descriptors unregistered during this iteration's callbacks
 
     # -- I/O -------------------------------------------------------------
 
@@ -68,9 +75,10 @@ class EventLoop:
 
     def unregister(self, fileobj: Any) -> None:
         try:
-            self.selector.unregister(fileobj)
+            key = self.selector.unregister(fileobj)
         except (KeyError, ValueError):
-            pass
+            return
+        self.dropped.add(key.fd)
 
     # -- timers ------------------------------------------------------------
 
@@ -118,10 +126,15 @@ class EventLoop:
         self.running = True
         select = self.selector.select
         monotonic = time.monotonic
+        dropped = self.dropped
+        registered = self.selector.get_map()
         while self.running:
             events = select(self._next_timeout(idle_cap))
             self.now = monotonic()
+            dropped.clear()
             for key, mask in events:
+                if dropped and key.fd in dropped and registered.get(key.fd) is not key:
+                    continue  # unregistered by an earlier callback of this iteration: stale
                 try:
                     key.data(mask)
                 except Exception as exc:

@@ -193,3 +193,32 @@ def test_unregister_twice_is_harmless(loop: EventLoop, pair: Pair) -> None:
     loop.unregister(a)
     loop.unregister(a)
     assert len(loop.selector.get_map()) == 0
+
+
+def test_an_event_of_a_registration_removed_in_the_same_iteration_is_not_delivered(loop: EventLoop) -> None:
+    """Both sockets are readable in one `select`; whichever runs first unregisters the
+    other (a listener stopped by the stop signal's callback): the other's event is stale."""
+    pairs = [socket.socketpair() for _ in range(2)]
+    try:
+        calls: list[int] = []
+        for number, (reader, writer) in enumerate(pairs):
+            writer.send(b"x")
+
+            def on_ready(mask: int, number: int = number) -> None:
+                calls.append(number)
+                pairs[number][0].recv(1)
+                loop.unregister(pairs[1 - number][0])
+                loop.stop()
+
+            loop.register(reader, selectors.EVENT_READ, on_ready)
+        run_until_stopped(loop)
+        assert len(calls) == 1
+        # registered again, the descriptor is heard at the next turn (level-triggered)
+        other = pairs[1 - calls[0]][0]
+        loop.register(other, selectors.EVENT_READ, lambda mask: (calls.append(9), loop.stop()))
+        run_until_stopped(loop)
+        assert calls[1:] == [9]
+    finally:
+        for reader, writer in pairs:
+            reader.close()
+            writer.close()
