@@ -83,7 +83,10 @@ def set_up(shm, index: int, value: int) -> None:
 
 def follow_check_admin(checker: "Checker", run: "ServerRun") -> None:
     """`disable health` aborts the probe in flight (the loop then skips this
-    server's turns); `enable health` lets the next turn probe again."""
+    server's turns); `enable health` lets the next turn probe again.  The
+    aborted probe never reports, and reporting is what schedules a server's
+    next turn: it is scheduled here, or the server would never be checked
+    again."""
     disabled = bool(checker.shm.srv_check_admin[run.target.index] & layout.CHECK_DISABLED)
     if disabled == run.disabled:
         return
@@ -92,3 +95,4 @@ def follow_check_admin(checker: "Checker", run: "ServerRun") -> None:
         run.probe.abort()
         run.probe = None
         checker.shm.srv_checking[run.target.index] = 0
+        checker._schedule_next(run)

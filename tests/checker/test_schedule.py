@@ -59,3 +59,26 @@ def test_no_jitter_without_spread_checks(tmp_path):
     checker = checker_for(tmp_path, lines(1, "inter 1s"))
     assert {checker._jitter(1000) for _ in range(100)} == {0.0}
     checker.close()
+
+
+def test_disable_health_during_a_probe_keeps_the_server_scheduled(tmp_path):
+    """`disable health` while a probe is in flight aborts it; the aborted probe never
+    reports, so its next turn must be scheduled there (it used to be lost: after
+    `enable health` the server was never checked again)."""
+    from lb.checker.requests import follow_check_admin
+    from lb.shm import layout
+
+    checker = checker_for(tmp_path, lines(1, "inter 1s"))
+    try:
+        run = checker.runs[0]
+        checker._due(run)  # a probe starts (towards a closed port: it is still in flight here)
+        assert run.probe is not None and run.timer is None
+        checker.shm.srv_check_admin[run.target.index] |= layout.CHECK_DISABLED
+        follow_check_admin(checker, run)
+        assert run.probe is None and run.timer is not None  # the next turn exists
+        checker.shm.srv_check_admin[run.target.index] &= ~layout.CHECK_DISABLED
+        follow_check_admin(checker, run)
+        checker._due(run)  # that turn, once enabled again, probes
+        assert run.probe is not None
+    finally:
+        checker.close()
