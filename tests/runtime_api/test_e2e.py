@@ -201,17 +201,22 @@ def test_counters_follow_the_traffic(running: tuple[Lab, LbProcess]) -> None:
     lab, _lb = running
     before = stat_rows(lab)
     seen = served_by(lab, 30)
+
+    def delta(rows: dict, key: tuple[str, str], column: str) -> int:
+        return int(rows[key][column]) - int(before[key][column])
+
     def moved() -> dict | None:
+        """Every worker's share published (each publishes its columns once a second)."""
         rows = stat_rows(lab)
-        delta = int(rows[("fe", "FRONTEND")]["req_tot"]) - int(before[("fe", "FRONTEND")]["req_tot"])
-        return rows if delta == 30 else None
+        servers = (("be", "s1"), "web1"), (("be", "s2"), "web2")
+        done = delta(rows, ("fe", "FRONTEND"), "req_tot") == 30 and delta(rows, ("be", "BACKEND"), "stot") == 30 \
+            and all(delta(rows, key, "lbtot") == seen[origin] for key, origin in servers)  # fmt: skip
+        return rows if done else None
 
     rows = wait_until(moved, what="the requests counted")
     for key, origin in ((("be", "s1"), "web1"), (("be", "s2"), "web2")):
-        assert int(rows[key]["lbtot"]) - int(before[key]["lbtot"]) == seen[origin]
-        assert int(rows[key]["hrsp_2xx"]) - int(before[key]["hrsp_2xx"]) == seen[origin]
-    assert int(rows[("be", "BACKEND")]["stot"]) - int(before[("be", "BACKEND")]["stot"]) == 30
-    assert int(rows[("fe", "FRONTEND")]["stot"]) - int(before[("fe", "FRONTEND")]["stot"]) == 30
+        assert delta(rows, key, "hrsp_2xx") == seen[origin]
+    assert delta(rows, ("fe", "FRONTEND"), "stot") == 30
     # the master samples rates a moment after the workers publish their counts
     wait_until(lambda: int(stat_rows(lab)[("fe", "FRONTEND")]["rate_max"]) > 0, what="a session rate seen")
 
