@@ -14,6 +14,7 @@ import os
 import socket
 import stat
 import subprocess
+import time
 from typing import Iterator
 
 import pytest
@@ -133,6 +134,12 @@ def test_garbage_and_long_lines_are_answered_as_haproxy_and_change_nothing(runni
     assert cli(lab.socket(), b"show backend\\;x\n").startswith(b"Unknown command")
     assert servers_state(lab) == before
     assert lb.proc is not None and lb.proc.poll() is None
+
+
+def settled(lab: Lab) -> bool:
+    first = stat_rows(lab)[("fe", "FRONTEND")]["stot"]
+    time.sleep(1.2)
+    return stat_rows(lab)[("fe", "FRONTEND")]["stot"] == first
 
 
 def servers_state(lab: Lab) -> list[list[str]]:
@@ -262,6 +269,9 @@ def test_clear_counters_all_restarts_from_zero(running: tuple[Lab, LbProcess]) -
     before = int(stat_rows(lab)[("fe", "FRONTEND")]["stot"])
     served_by(lab, 3)  # all counted before the clear: a clear voids what the workers published
     wait_until(lambda: int(stat_rows(lab)[("fe", "FRONTEND")]["stot"]) >= before + 3, what="3 sessions counted")
+    # `before` may have missed sessions of earlier tests a worker had not published yet: wait until
+    # nothing changes over more than one heartbeat (workers publish once a second)
+    wait_until(lambda: settled(lab), what="every worker's counts published")
     assert text(lab.socket("operator"), "clear counters all") == "Permission denied\n"
     assert text(lab.socket(), "clear counters all") == ""
     rows = stat_rows(lab)
