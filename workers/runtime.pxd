@@ -51,6 +51,7 @@ cdef class ServerRuntime(Counted):
 
 cdef class BackendRuntime(Counted):
     cdef public object conf
+    cdef public int splice
     cdef public str name
     cdef public Py_ssize_t index
     cdef public str mode
@@ -81,6 +82,7 @@ cdef class BackendRuntime(Counted):
 
 cdef class FrontendRuntime(Counted):
     cdef public object conf
+    cdef public int splice
     cdef public str name
     cdef public str mode
     cdef public bint is_http

@@ -25,6 +25,7 @@ from lb.rules.pipeline import select_backend
 from lb.shm import layout
 from lb.shm.table import ShmTable
 from workers.counting import BYTES_IN, BYTES_OUT, SESSIONS, new_tally, publish
+from workers.splice import proxy_bits
 from workers.traffic import tcp_settings
 
 if TYPE_CHECKING:
@@ -162,6 +163,7 @@ class BackendRuntime(Counted):
         self.tally = new_tally()
         self.plan: BackendPlan | None = None  # mode http
         self.tcp_rules = tcp_settings(conf)  # tcp-request content / stick / use-server rules, or None
+        self.splice = 0  # workers/splice.py bits of its option splice-* (set by Runtime)
 
     def stream_assigned(self) -> None:
         self.active_streams += 1
@@ -223,6 +225,7 @@ class FrontendRuntime(Counted):
         self.listener_counts: dict[int, ListenerCounts] = {}  # id(Bind) -> its counters (socket-stats)
         self.disabled = False  # `disable frontend` (runtime API): listeners paused
         self.tcp_rules = tcp_settings(conf)  # tcp-request / stick / use-server rules, None without any
+        self.splice = 0  # workers/splice.py bits of its option splice-* (set by Runtime)
 
     def conn_opened(self) -> None:
         self.current += 1
@@ -298,6 +301,7 @@ class Runtime:
                 server = ServerRuntime(server_conf, next(servers), backend, shm, slot)
                 backend.servers.append(server)
                 backend.by_name[server.name] = server
+            backend.splice = proxy_bits(config.global_, conf)
             algo = ALGORITHMS[conf.balance.algorithm]
             backend.balancer = algo(backend.servers, bindex, shm, slot, conf.option("allbackups"), conf.balance.args)
             self.backends[conf.name] = backend
@@ -318,6 +322,7 @@ class Runtime:
     def build_frontend(self, conf: Proxy, obj: int, backend_of: dict[int, BackendRuntime]) -> FrontendRuntime:
         frontend = FrontendRuntime(conf, obj, self.shm, self.slot)
         frontend.backend_of = backend_of
+        frontend.splice = proxy_bits(self.config.global_, conf)  # mode tcp: option splice-* (workers/tcp.py)
         settings = frontend.settings
         default = settings.default_backend
         frontend.default_backend = backend_of.get(id(default)) if default is not None else None

@@ -3,7 +3,7 @@
 HAProxy's `option splice-request|splice-response|splice-auto` (frontend or
 backend, either enables it) move a direction's bytes with splice(2):
 socket -> pipe -> socket, never copied into the process.  This module holds
-the decision (`policy`), the worker's pipes (`PipePool`: at most `maxpipes`
+the decision (`proxy_bits` per proxy, once; `policy` for a stream), the worker's pipes (`PipePool`: at most `maxpipes`
 in use, default maxconn/4 as HAProxy's, `tune.pipesize` applied) and the
 two moves (`fill`, `drain`).  workers/tcp.py calls them; bytes are counted
 there exactly as on the copying path.
@@ -28,20 +28,19 @@ FLAGS = (os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK) if AVAILABLE else 0
 MAX_IDLE = 16  # empty pipes kept for the next streams (each holds two descriptors)
 
 
-def policy(global_: Any, frontend: Any, backend: Any) -> int:
-    """The splice bits of a stream from its frontend's and backend's options (HAProxy ORs
-    the two proxies' options2); 0 under global `nosplice` or without splice(2)."""
+def proxy_bits(global_: Any, conf: Any) -> int:
+    """The splice bits one proxy's options ask for; 0 under global `nosplice` or
+    without splice(2).  Worked out once per proxy (workers/runtime.py)."""
     if not AVAILABLE or global_.nosplice:
         return 0
-    bits = 0
-    for conf in (frontend, backend):
-        if conf.option("splice-request"):
-            bits |= REQUEST
-        if conf.option("splice-response"):
-            bits |= RESPONSE
-        if conf.option("splice-auto"):
-            bits |= AUTO
-    return bits
+    return ((REQUEST if conf.option("splice-request") else 0) | (RESPONSE if conf.option("splice-response") else 0)
+            | (AUTO if conf.option("splice-auto") else 0))  # fmt: skip
+
+
+def policy(global_: Any, frontend: Any, backend: Any) -> int:
+    """The splice bits of a stream from its frontend's and backend's options (HAProxy ORs
+    the two proxies' options2)."""
+    return proxy_bits(global_, frontend) | proxy_bits(global_, backend)
 
 
 class Pipe:

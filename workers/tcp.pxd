@@ -43,6 +43,7 @@ cdef class TcpSession(ConnectorOwner):
     cdef public int large_up
     cdef public int large_down
 
+    cpdef int splice_policy(self)
     cpdef on_client_event(self, int mask)
     cpdef on_server_event(self, int mask)
     @cython.locals(size=Py_ssize_t, out=OutBuffer, now=double)

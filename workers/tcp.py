@@ -30,7 +30,7 @@ from workers.buffer import WOULD_BLOCK, OutBuffer
 from workers.connector import Connector, ConnectorOwner
 from workers.counting import BYTES_IN, BYTES_OUT, SESSIONS, T_CONNECT, T_COUNT, T_QUEUE, T_TOTAL
 from workers.runtime import C_DENIED, BackendRuntime, ServerRuntime
-from workers.splice import AUTO, REQUEST, RESPONSE, STREAMER_READS, Pipe, drain, fill, policy, pool_for
+from workers.splice import AUTO, REQUEST, RESPONSE, STREAMER_READS, Pipe, drain, fill, pool_for
 from workers.traffic import ContentInspection, backend_content
 
 if TYPE_CHECKING:
@@ -166,10 +166,11 @@ class TcpSession(ConnectorOwner):
         self.arm_timer()
 
     def splice_policy(self) -> int:
-        """Which directions may be spliced: none when a side speaks TLS."""
+        """Which directions may be spliced (either proxy's options, worked out once per
+        proxy by workers/runtime.py): none when a side speaks TLS."""
         if self.client.facts.ssl or self.backend is None:
             return 0
-        return policy(self.worker.config.global_, self.frontend.conf, self.backend.conf)
+        return self.frontend.splice | self.backend.splice
 
     def on_connect_failed(self, term: str) -> None:
         self.finish(term)
