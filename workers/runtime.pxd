@@ -28,6 +28,7 @@ cdef class ServerRuntime(Counted):
     cdef public int weight
     cdef public int maxconn
     cdef public bint backup
+    cdef public bint h2
     cdef public BackendRuntime backend
     cdef public int family
     cdef public tuple address

@@ -98,6 +98,7 @@ class ServerRuntime(Counted):
         self.weight = conf.weight
         self.maxconn = conf.maxconn
         self.backup = conf.backup
+        self.h2 = conf.proto == "h2"  # `server ... proto h2`: streams on shared sessions (workers/http/h2session.py)
         self.backend = backend
         self.family = conf.family
         self.address = (conf.host, conf.port)

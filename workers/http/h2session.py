@@ -280,7 +280,7 @@ class H2Session:
 def new_server_conn(pool: IdlePool, sock: socket.socket, server: ServerRuntime) -> ServerConn:
     """What the Connector's new socket becomes: an HTTP/1 connection, or the first
     stream of a new HTTP/2 session kept in the worker's pool for the next ones."""
-    if server.conf.proto != "h2":
+    if not server.h2:
         return ServerConn(pool.loop, sock, server)
     session = H2Session(pool, pool.loop, sock, server)
     pool.sessions.setdefault(server.index, []).append(session)

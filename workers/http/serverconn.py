@@ -283,7 +283,7 @@ class IdlePool:
 
     def put(self, conn: ServerConn) -> None:
         """Keep `conn` for reuse, or close it when the server has enough idle ones."""
-        if conn.server.conf.proto == "h2":
+        if conn.server.h2:
             conn.close()  # a finished stream: its session stays for the next ones
             return
         conns = self.idle.setdefault(conn.server.index, [])
@@ -300,7 +300,7 @@ class IdlePool:
         conns.append(conn)
 
     def take(self, server: ServerRuntime) -> ServerConn | None:
-        if server.conf.proto == "h2":  # a new stream on a session with room
+        if server.h2:  # a new stream on a session with room
             for session in self.sessions.get(server.index, ()):
                 if session.has_room():
                     return session.open_stream()
