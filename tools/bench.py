@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -47,6 +48,31 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def haproxy_binary() -> str | None:
+    return shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None)
+
+
+def threads_keyword(kind: str) -> str:
+    """One worker for lb (`nbproc 1`), one thread for HAProxy (`nbthread 1`)."""
+    return "nbproc" if kind == "lb" else "nbthread"
+
+
+def launch_proxy(kind: str, work: Path, port: int, config: str, settle: float = 0.5,
+                 output: Any = subprocess.DEVNULL) -> subprocess.Popen:  # fmt: skip
+    """Run `config` (written to work/<kind>.cfg) under lb (`lbctl start --foreground`)
+    or HAProxy (`-db`), wait until `port` listens, then `settle` seconds for its workers."""
+    conf = work / f"{kind}.cfg"
+    conf.write_text(config)
+    if kind == "lb":
+        command = [sys.executable, "-m", "lb", "start", "--foreground", "-f", str(conf)]
+    else:
+        command = [haproxy_binary() or "haproxy", "-db", "-f", str(conf)]
+    proc = subprocess.Popen(command, cwd=REPO, stdout=output, stderr=output)
+    wait_port(port)
+    time.sleep(settle)
+    return proc
 
 
 def wait_port(port: int, timeout: float = 10.0) -> None:
@@ -162,27 +188,16 @@ backend be
 def start_lb(work: Path, mode: str, backend: int, syslog: int | None,
              httplog: bool | None = None) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    conf = work / "lb.cfg"
-    conf.write_text(proxy_config(mode, port, backend, syslog, "nbproc", httplog))
-    proc = subprocess.Popen([sys.executable, "-m", "lb", "start", "--foreground", "-f", str(conf)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    wait_port(port)
-    time.sleep(0.5)
-    return proc, port
+    return launch_proxy("lb", work, port, proxy_config(mode, port, backend, syslog, "nbproc", httplog)), port
 
 
 def start_haproxy(work: Path, mode: str, backend: int, syslog: int | None,
                   httplog: bool | None = None) -> tuple[subprocess.Popen, int] | None:
-    haproxy = shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None)
-    if not haproxy:
+    if not haproxy_binary():
         return None
     port = free_port()
-    conf = work / "haproxy.cfg"
-    conf.write_text(proxy_config(mode, port, backend, syslog, "nbthread", httplog))
-    proc = subprocess.Popen([haproxy, "-db", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port)
-    time.sleep(0.3)
-    return proc, port
+    config = proxy_config(mode, port, backend, syslog, "nbthread", httplog)
+    return launch_proxy("haproxy", work, port, config, settle=0.3), port
 
 
 def start_floor(work: Path, mode: str, backend: int, syslog: int | None,

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import REPO, cpu_seconds, free_port, process_tree, stop, wait_port  # noqa: E402
+from bench import REPO, cpu_seconds, free_port, launch_proxy, process_tree, stop, threads_keyword  # noqa: E402
 
 GIB = 1 << 30
 FILE_SIZE = 64 << 20
@@ -76,17 +76,7 @@ backend be
 
 def start_proxy(name: str, work: Path, backend: int, splice: str | None) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    conf = work / f"{name}.cfg"
-    if name == "lb":
-        conf.write_text(proxy_config(port, backend, "nbproc", splice))
-        cmd = [sys.executable, "-m", "lb", "start", "--foreground", "-f", str(conf)]
-    else:
-        conf.write_text(proxy_config(port, backend, "nbthread", splice))
-        cmd = ["/usr/sbin/haproxy", "-db", "-f", str(conf)]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port)
-    time.sleep(0.5)
-    return proc, port
+    return launch_proxy(name, work, port, proxy_config(port, backend, threads_keyword(name), splice)), port
 
 
 def download(port: int, size: int) -> float:

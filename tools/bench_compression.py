@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import REPO, cpu_seconds, free_port, process_tree, stop, wait_port  # noqa: E402
+from bench import cpu_seconds, free_port, launch_proxy, process_tree, stop, threads_keyword, wait_port  # noqa: E402
 
 WORDS = ("the of and to in is that for it as was with be by on not he this are or his from at which but have an "
          "they you were her she there been one all we their has would when if so no will more time can my into "
@@ -116,16 +116,8 @@ def start_backend(work: Path, size: int) -> tuple[subprocess.Popen, int, str]:
 
 def start_proxy(work: Path, which: str, backend: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    conf = work / f"{which}.cfg"
-    conf.write_text(CONFIG.format(threads_kw="nbproc" if which == "lb" else "nbthread", port=port, backend=backend))
-    if which == "lb":
-        command = [sys.executable, "-m", "lb", "start", "--foreground", "-f", str(conf)]
-    else:
-        command = [shutil.which("haproxy") or "/usr/sbin/haproxy", "-db", "-f", str(conf)]
-    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port)
-    time.sleep(0.5)
-    return proc, port
+    config = CONFIG.format(threads_kw=threads_keyword(which), port=port, backend=backend)
+    return launch_proxy(which, work, port, config), port
 
 
 def wrk(port: int, seconds: int, connections: int, gzip: bool) -> tuple[int, float]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import REPO, cpu_seconds, free_port, process_tree, start_backend, stop, wait_port  # noqa: E402
+from bench import cpu_seconds, free_port, launch_proxy, process_tree, start_backend, stop, threads_keyword  # noqa: E402
 
 CONFIG = """global
     {threads} 1
@@ -52,17 +52,8 @@ def certificate(work: Path) -> Path:
 
 def start(kind: str, work: Path, pem: Path, backend: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    conf = work / f"{kind}.cfg"
-    conf.write_text(CONFIG.format(threads="nbproc" if kind == "lb" else "nbthread", port=port, pem=pem,
-                                  backend=backend))  # fmt: skip
-    if kind == "lb":
-        command = [sys.executable, "-m", "lb", "start", "--foreground", "-f", str(conf)]
-    else:
-        command = [shutil.which("haproxy") or "/usr/sbin/haproxy", "-db", "-f", str(conf)]
-    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port)
-    time.sleep(0.5)
-    return proc, port
+    config = CONFIG.format(threads=threads_keyword(kind), port=port, pem=pem, backend=backend)
+    return launch_proxy(kind, work, port, config), port
 
 
 def h2load(port: int, requests: int, clients: int, streams: int) -> int:

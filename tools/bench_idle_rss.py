@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import NGINX_CONF, REPO, free_port, stop, wait_port  # noqa: E402
+from bench import NGINX_CONF, REPO, free_port, launch_proxy, stop, threads_keyword, wait_port  # noqa: E402
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
 BATCH = 500
@@ -89,17 +89,9 @@ backend be
 def start_proxy(name: str, work: Path, backend: int, connections: int) -> tuple[subprocess.Popen, int, int]:
     """(process, port, pid whose RSS counts: lb's worker, HAProxy itself)."""
     port = free_port()
-    conf = work / f"{name}.cfg"
-    if name == "lb":
-        conf.write_text(proxy_config(port, backend, "nbproc", connections))
-        cmd = [sys.executable, "-m", "lb", "start", "--foreground", "-f", str(conf)]
-    else:
-        conf.write_text(proxy_config(port, backend, "nbthread", connections))
-        cmd = ["/usr/sbin/haproxy", "-db", "-f", str(conf)]
+    config = proxy_config(port, backend, threads_keyword(name), connections)
     with open(work / f"{name}.log", "wb") as log:  # the proxy's own messages, when it fails to start
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=log)
-    wait_port(port)
-    time.sleep(1.0)
+        proc = launch_proxy(name, work, port, config, settle=1.0, output=log)
     return proc, port, worker_of(proc.pid) if name == "lb" else proc.pid
 
 
