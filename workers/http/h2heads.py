@@ -40,14 +40,13 @@ REFUSE = -1  # RST_STREAM PROTOCOL_ERROR, as HAProxy's mux refuses the stream
 UNDECODABLE = -2  # GOAWAY COMPRESSION_ERROR: what HAProxy's HPACK decoder cannot hold (a connection error)
 BAD_REQUEST = 400  # HAProxy's analyser answers 400
 PSEUDO_REQUEST = (b":method", b":scheme", b":authority", b":path")
-FORBIDDEN = (b"connection", b"proxy-connection", b"keep-alive", b"upgrade", b"transfer-encoding")
-# Response fields an HTTP/2 response cannot carry (HAProxy's H2 mux drops them).
+# Connection-specific fields (RFC 9113 8.2.2): a request carrying one is refused, and an
+# HTTP/2 response cannot carry them (HAProxy's H2 mux drops them from a server's response).
 HOP_BY_HOP = (b"connection", b"proxy-connection", b"keep-alive", b"upgrade", b"transfer-encoding")
 TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 TOKEN_LOWER = frozenset(c for c in TOKEN if not 65 <= c <= 90)
 FORBIDDEN_VALUE = (b"\x00", b"\r", b"\n")
 UNSAFE_URI = frozenset(range(0, 33)) | {127}  # LWS and CTL
-NO_BODY_STATUS = (204, 304)
 _STATUS = {code: b"%d" % code for code in range(100, 600)}
 
 
@@ -82,7 +81,7 @@ def request_into(ex: Exchange, headers: list[tuple[bytes, bytes]], end_stream: b
             return REFUSE
         else:
             regular = True
-            if name in FORBIDDEN or (name == b"te" and value != b"trailers"):
+            if name in HOP_BY_HOP or (name == b"te" and value != b"trailers"):
                 return REFUSE
             if name == b"cookie":
                 cookies.append(value)
@@ -193,6 +192,8 @@ def response_fields(ex: Exchange, version: str) -> list[tuple[bytes, bytes]]:
 
 
 def fields_size(fields: list[tuple[bytes, bytes]]) -> int:
+    """Names plus values of HTTP/2 fields, pseudo-headers included (the head's size in
+    logs and limits); heads.fields_size is the HTTP/1 one, which leaves Connection out."""
     size = 0
     for name, value in fields:
         size += len(name) + len(value)
