@@ -212,7 +212,7 @@ def test_no_descriptor_for_a_server_socket_answers_503_rc(http_worker: InProcess
                                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     monkeypatch.setattr("workers.connector.socket", NoDescriptorSocketModule())
     records: list[Any] = []
-    monkeypatch.setattr("workers.http.h1.log_exchange", lambda conn, ex: records.append(ex.term))
+    monkeypatch.setattr("workers.http.log.log_exchange", lambda conn, ex: records.append(ex.term))
     logger = SimpleNamespace(logs_at_accept=False, enabled=True)  # a logger: log_exchange() is called
     http_worker.worker.runtime.frontends["fe"].logger = logger  # type: ignore[assignment]
     assert http_response(http_worker).startswith(b"HTTP/1.1 503 Service Unavailable\r\n")

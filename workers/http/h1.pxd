@@ -5,7 +5,7 @@ cimport cython
 from workers.buffer cimport OutBuffer
 from workers.http.deadlines cimport Deadline
 from workers.http.exchange cimport ClientSide, Exchange
-from workers.http.log cimport account
+from workers.http.log cimport exchange_ended
 from workers.http.target cimport check_request_head
 from workers.http.serverconn cimport ServerConn
 from workers.loop cimport EventLoop

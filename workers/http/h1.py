@@ -25,10 +25,10 @@ import httptools
 
 from lb.sticktables.tracking import silent_drop
 from workers.buffer import WOULD_BLOCK, OutBuffer
-from workers.http import h1end, heads, policy
+from workers.http import h1end, heads
 from workers.http.deadlines import Deadline, KEEPALIVE, Phase, REQUEST
 from workers.http.exchange import ClientSide, Exchange
-from workers.http.log import account, log_exchange
+from workers.http.log import exchange_ended
 from workers.http.target import RequestRejected, check_request_head
 from workers.counting import REQUESTS
 
@@ -373,16 +373,7 @@ class H1Connection(ClientSide):
         if ex.server_counted:
             ex.server_counted = False
             ex.server.drop_conn()  # type: ignore[union-attr]  # counted: it has a server
-        wire_in = self.received - self.received_done
-        account(self.frontend, ex, wire_in, self.loop.now)
-        counts = self.client.counts
-        if counts is not None:
-            counts.add_bytes(wire_in, ex.bytes_out)
-        if self.frontend.logger is not None:
-            log_exchange(self, ex)
-        rules = ex.rules
-        if rules is not None and (rules.stkctr is not None or self.facts.stkctr is not None):
-            policy.tracked_end(ex, wire_in)  # after the log line: %[sc_*] still sees the counters
+        exchange_ended(self, ex, self.received - self.received_done, self.client.counts)
         conn = ex.conn
         if conn is not None:  # kept for the next request when reusable (finish() pools it), else closed
             ex.conn = None

@@ -15,7 +15,7 @@ from lb.rules.txn import Txn
 from lb.sticktables import tracking
 from workers.http.deadlines import KEEPALIVE, Phase, REQUEST, SERVER_DATA, TUNNEL
 from workers.http.exchange import Exchange
-from workers.http.log import account, log_exchange
+from workers.http.log import exchange_ended
 from workers.http.policy import rejection_bytes
 from workers.runtime import C_REQ_ERRORS
 
@@ -99,9 +99,7 @@ def end_connection(conn: H1Connection, ex: Exchange, term: str) -> None:
     ex.abandon()
     if conn.exchanges and conn.exchanges[0] is ex:
         del conn.exchanges[0]
-    account(conn.frontend, ex, conn.received - conn.received_done, conn.loop.now)
-    if conn.frontend.logger is not None:
-        log_exchange(conn, ex)
+    exchange_ended(conn, ex, conn.received - conn.received_done, conn.client.counts)
     conn.exchanges.clear()
     conn.finish()
 

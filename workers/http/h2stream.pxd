@@ -1,7 +1,7 @@
 # Cython declarations of workers/http/h2stream.py (the source stays the .py file).
 
 from workers.http.exchange cimport ClientSide, Exchange
-from workers.http.log cimport account
+from workers.http.log cimport exchange_ended
 
 
 cdef class H2Stream(ClientSide):

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING
 from h2.errors import ErrorCodes
 
 from lb.sticktables.tracking import silent_drop
-from workers.http import h2heads, policy
+from workers.http import h2heads
 from workers.http.deadlines import Deadline, Phase, SERVER_DATA
 from workers.http.exchange import ClientSide, Exchange
-from workers.http.log import account, log_exchange
+from workers.http.log import exchange_ended
 from workers.counting import REQUESTS
 
 if TYPE_CHECKING:
@@ -320,15 +320,7 @@ class H2Stream(ClientSide):
         self.check_finished()
 
     def log(self, ex: Exchange) -> None:
-        account(self.frontend, ex, self.received, self.loop.now)
-        counts = self.counts
-        if counts is not None:
-            counts.add_bytes(self.received, ex.bytes_out)
-        if self.frontend.logger is not None:
-            log_exchange(self, ex)  # type: ignore[arg-type]  # the log reads what both client sides have
-        rules = ex.rules
-        if rules is not None and (rules.stkctr is not None or self.facts.stkctr is not None):
-            policy.tracked_end(ex, self.received)  # after the log line: %[sc_*] still sees the counters
+        exchange_ended(self, ex, self.received, self.counts)
 
     def abort(self, ex: Exchange, term: str) -> None:
         """End the exchange now (client reset, connection lost, killed): logged with `term`."""

@@ -3,10 +3,13 @@
 cimport cython
 
 from lb.logs.record cimport LogRecord
-from workers.http.exchange cimport Exchange
+from workers.http.exchange cimport ClientSide, Exchange
 from workers.runtime cimport FrontendRuntime, ServerRuntime
 
 cpdef long ms_between(double start, double end)
+
+@cython.locals(frontend=FrontendRuntime)
+cpdef exchange_ended(ClientSide side, Exchange ex, long long wire_in, object counts)
 
 @cython.locals(status=int, slot=Py_ssize_t, bytes_out=cython.longlong, tally=cython.longlong[::1], server=ServerRuntime)
 cpdef account(FrontendRuntime frontend, Exchange ex, long long wire_in, double now)

@@ -16,7 +16,7 @@ itself are not counted.
 from __future__ import annotations
 
 from itertools import chain
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lb.logs.record import HTX_END_OF_HEADERS, HTX_START_LINE, LogRecord
 from workers.counting import (
@@ -36,7 +36,7 @@ from workers.http.heads import fields_size, raw_message_size
 from workers.runtime import C_CLI_ABORTS, C_DENIED, C_DENIED_RESP, C_INTERCEPTED, C_SRV_ABORTS
 
 if TYPE_CHECKING:
-    from workers.http.exchange import Exchange
+    from workers.http.exchange import ClientSide, Exchange
     from workers.http.h1 import H1Connection
     from workers.runtime import FrontendRuntime
 
@@ -115,6 +115,21 @@ def count_outcome(frontend: FrontendRuntime, ex: Exchange, term: str) -> None:
 
 
 # -- the log line ----------------------------------------------------------------------------
+
+
+def exchange_ended(side: ClientSide, ex: Exchange, wire_in: int, counts: Any) -> None:
+    """Once per exchange, served or cut short, whatever protocol drove it: counted,
+    its bytes added to the listener's `counts` (`option socket-stats`), logged, then
+    the stick-table entries it tracked released (after the line: %[sc_*] still sees them)."""
+    frontend = side.frontend
+    account(frontend, ex, wire_in, side.loop.now)
+    if counts is not None:
+        counts.add_bytes(wire_in, ex.bytes_out)
+    if frontend.logger is not None:
+        log_exchange(side, ex)  # type: ignore[arg-type]  # the log reads what every client side has
+    rules = ex.rules
+    if rules is not None and (rules.stkctr is not None or side.facts.stkctr is not None):
+        policy.tracked_end(ex, wire_in)
 
 
 def log_exchange(conn: H1Connection, ex: Exchange) -> None:

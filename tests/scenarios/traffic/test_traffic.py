@@ -97,6 +97,20 @@ def test_show_table_through_the_stats_socket(http_lb) -> None:
     assert cli(sock, "show table nosuch") == b"No such table\n\n"
 
 
+def test_a_client_that_leaves_mid_request_releases_its_tracked_entry(http_lb) -> None:
+    """`http-request track-sc0 src` counts the request in conn_cur; a client that resets
+    while the server is still answering must give it back, as one that waits does."""
+    _lb, port, sock, origin = http_lb
+    client = socket.create_connection(("127.0.0.1", port), timeout=5)
+    client.sendall(b"GET /delay/800 HTTP/1.1\r\nHost: lb.test\r\n\r\n")
+    wait_until(lambda: origin.seen("/delay/800"), what="the request at the server")
+    assert any("conn_cur=1" in line for line in entries(sock, "fe"))
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    client.close()  # a reset: lb ends the exchange in the middle (logged CD/CH)
+    wait_until(lambda: any("conn_cur=0" in line for line in entries(sock, "fe")), what="conn_cur back to 0")
+    assert http_get(port) == 200
+
+
 def test_a_reload_keeps_the_entries_of_a_table_that_keeps_its_name_and_type(http_lb) -> None:
     lb, _port, sock, origin = http_lb
     cli(sock, "set table fe key 10.1.2.3 data.http_req_cnt 4")
