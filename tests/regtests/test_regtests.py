@@ -7,6 +7,13 @@ at all.  The reg-tests come from Debian's haproxy source package
 (`python -m tests.regtests.fetch`, which .ci/run calls); varnishtest from
 Debian's `varnish` package.  Without either, the whole module is skipped
 with the reason.
+
+A few of HAProxy's tests race their own servers against millisecond
+timeouts (checks/tcp-check_min-recv.vtc gives the check 1 ms after connect,
+in which varnishtest's server thread must have written): on a loaded 2-core
+machine that race is lost now and then, by HAProxy as by lb.  A test that
+fails in the parallel run is therefore run once more, alone; it fails here
+only when it fails both times.
 """
 
 from __future__ import annotations
@@ -54,15 +61,22 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, st
         pytest.skip("HAProxy 2.6.12's reg-tests are not fetched: run `python -m tests.regtests.fetch` (.ci/run does)")
     work = tmp_path_factory.mktemp("regtests")
     env = {**os.environ, "HAPROXY_PROGRAM": str(wrapper(work)), "TMPDIR": str(work)}
-    tests = [f"reg-tests/{name}" for name in listed()]
-    run = subprocess.run([varnishtest, "-j", str(JOBS), "-k", "-t", str(PER_TEST_TIMEOUT), "-b", str(2 << 20),
-                          *tests], cwd=tree, env=env, capture_output=True, text=True,
-                         timeout=PER_TEST_TIMEOUT * len(tests) // JOBS + 120)  # fmt: skip
-    output = run.stdout + run.stderr
-    found: dict[str, tuple[str, str]] = {}
-    for match in _RESULT.finditer(output):
-        found[match[1].removeprefix("reg-tests/")] = (match[2], output)
+    found = run_varnishtest(varnishtest, tree, env, listed(), JOBS)
+    failed = [name for name in listed() if found.get(name, ("not run",))[0] != "passed"]
+    if failed:
+        found.update(run_varnishtest(varnishtest, tree, env, failed, 1))
     return found
+
+
+def run_varnishtest(varnishtest: str, tree: Path, env: dict[str, str], names: list[str],
+                    jobs: int) -> dict[str, tuple[str, str]]:
+    """{test: (status, output)} of one varnishtest run over `names`, `jobs` at a time."""
+    tests = [f"reg-tests/{name}" for name in names]
+    run = subprocess.run([varnishtest, "-j", str(jobs), "-k", "-t", str(PER_TEST_TIMEOUT), "-b", str(2 << 20),
+                          *tests], cwd=tree, env=env, capture_output=True, text=True,
+                         timeout=PER_TEST_TIMEOUT * len(tests) // jobs + 120)  # fmt: skip
+    output = run.stdout + run.stderr
+    return {match[1].removeprefix("reg-tests/"): (match[2], output) for match in _RESULT.finditer(output)}
 
 
 @pytest.mark.parametrize("name", listed())
