@@ -9,11 +9,14 @@ Debian's `varnish` package.  Without either, the whole module is skipped
 with the reason.
 
 A few of HAProxy's tests race their own servers against millisecond
-timeouts (checks/tcp-check_min-recv.vtc gives the check 1 ms after connect,
-in which varnishtest's server thread must have written): on a loaded 2-core
-machine that race is lost now and then, by HAProxy as by lb.  A test that
-fails in the parallel run is therefore run once more, alone; it fails here
-only when it fails both times.
+timeouts: checks/tcp-check_min-recv.vtc gives the check 1 ms after connect,
+in which varnishtest's server thread must have written.  lb's first check
+runs while its workers are still starting (Python imports take the CPU for
+a few hundred ms, where HAProxy starts in a few), so on a loaded 2-core
+machine the server thread loses that race now and then (6 of 20 runs with
+two CPU hogs beside, 0 of 20 with the first check 500 ms later; HAProxy 0 of
+20).  A test that fails in the parallel run is therefore run once more,
+alone; it fails here only when it fails both times.
 """
 
 from __future__ import annotations
