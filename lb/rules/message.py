@@ -170,7 +170,7 @@ def origin_form(uri: str) -> str:
 class Request(HeaderList):
     """A request head: `path` and `query` are computed on first use."""
 
-    __slots__ = ("method", "uri", "version", "_path", "_query", "_split", "original")
+    __slots__ = ("method", "uri", "version", "_path", "_query", "_split", "original", "received_headers")
 
     def __init__(self, method: str, uri: str, version: str = "1.1", headers: list[Header] | None = None) -> None:
         super().__init__(headers)
@@ -178,6 +178,7 @@ class Request(HeaderList):
         self.uri = uri
         self.version = version
         self.original = (method, uri, version)  # the request line as received (capture.req.*), before rules
+        self.received_headers = list(self.headers)  # a copy: edits change self.headers in place
         self._split = False
         self._path: str | None = None
         self._query: str | None = None
@@ -229,6 +230,11 @@ class Request(HeaderList):
         mark = self.uri.find("?")
         base = self.uri if mark < 0 else self.uri[:mark]
         self.set_uri(f"{base}?{query}")
+
+    def as_received(self) -> bool:
+        """True while no rule has changed the request line or a header: the
+        head can then be written from the bytes received, without a rebuild."""
+        return self.headers == self.received_headers and (self.method, self.uri, self.version) == self.original
 
     def head_bytes(self) -> bytes:
         """Request line and headers, ending with the blank line.  An HTTP/2

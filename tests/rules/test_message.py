@@ -106,6 +106,28 @@ def test_set_pathq_and_uri_and_method() -> None:
     assert (req.method, req.path, req.query) == ("POST", "/c", "d")
 
 
+@pytest.mark.parametrize("edit", [
+    lambda r: r.add_header("X-New", "1"),
+    lambda r: r.del_header("x-m"),
+    lambda r: r.set_header("Host", "ex.com"),  # same value, moved to the end
+    lambda r: r.replace_header("Accept", "z"),
+    lambda r: r.set_uri("/other"),
+    lambda r: r.set_method("POST"),
+    lambda r: r.set_query("q=2"),
+])  # fmt: skip
+def test_as_received_turns_false_on_any_edit(edit) -> None:
+    req = request()
+    assert req.as_received()
+    edit(req)
+    assert not req.as_received()
+
+
+def test_as_received_survives_lookups_and_a_removal_of_an_absent_header() -> None:
+    req = request()
+    req.values("x-m"), req.path, req.del_header("absent")
+    assert req.as_received()
+
+
 def test_head_bytes_lowercase_names_keep_order_and_values() -> None:
     req = Request("get", "/x?y", "1.0", [("Host", "Ex.COM"), ("X-Empty", ""), ("User-Agent", "A B")])
     assert req.head_bytes() == b"get /x?y HTTP/1.0\r\nhost: Ex.COM\r\nx-empty: \r\nuser-agent: A B\r\n\r\n"

@@ -65,7 +65,7 @@ def request_head(conn: Any, ex: Exchange) -> bytes:
     else:
         connection = None
     request = ex.request
-    if request is not None:
+    if request is not None and not request.as_received():  # rules edited it: serialize their object
         for hop in HOP_BY_HOP_STR:
             request.del_header(hop)
         if connection:
