@@ -163,7 +163,8 @@ class HeaderList:
 def origin_form(uri: str) -> str:
     """The target of an HTTP/2 request (`http(s)://authority/path`) in origin form."""
     if uri[:7].lower() == "http://" or uri[:8].lower() == "https://":
-        return split_target(uri)[1] or "/"
+        path = split_target(uri)[1]
+        return path if path[:1] == "/" else "/" + path  # `http://h?q` -> `/?q`
     return uri
 
 
@@ -290,8 +291,15 @@ def split_target(uri: str) -> tuple[str, str]:
     scheme_end = uri.find("://")
     if scheme_end < 0:
         return (uri, "") if uri != "*" else ("", "")
-    slash = uri.find("/", scheme_end + 3)
-    if slash < 0:
-        mark = uri.find("?", scheme_end + 3)
-        return (uri, "") if mark < 0 else (uri[:mark], uri[mark:])
-    return (uri[:slash], uri[slash:])
+    end = authority_end(uri, scheme_end + 3)
+    return (uri[:end], uri[end:])
+
+
+def authority_end(uri: str, start: int) -> int:
+    """Where the authority starting at `start` ends: the first `/` or `?` (RFC 3986 §3.2)."""
+    end = len(uri)
+    for separator in ("/", "?"):
+        at = uri.find(separator, start, end)
+        if at >= 0:
+            end = at
+    return end

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lb.rules.message import Request, Response, path_of_target, pick_occurrence, split_target, split_values
+from lb.rules.message import Request, Response, origin_form, path_of_target, pick_occurrence, split_target, split_values
 
 HEADERS = [("Host", "ex.com"), ("X-M", "a, b"), ("x-m", "c"), ("Accept", '"x,y", z')]
 
@@ -150,6 +150,16 @@ def test_path_of_target(target: str, path: str | None) -> None:
 
 @pytest.mark.parametrize("uri,parts", [
     ("/a?b", ("", "/a?b")), ("http://h/a?b", ("http://h", "/a?b")), ("http://h?b", ("http://h", "?b")), ("*", ("", "")),
+    ("http://h?x=/y", ("http://h", "?x=/y")),  # a slash in the query does not end the authority
 ])  # fmt: skip
 def test_split_target(uri: str, parts: tuple[str, str]) -> None:
     assert split_target(uri) == parts
+
+
+ORIGIN_FORMS = [("http://h", "/"), ("http://h?x=1", "/?x=1"), ("http://h?x=/y", "/?x=/y"), ("HTTPS://h:1/p?q", "/p?q"),
+                ("/p?q", "/p?q"), ("ftp://x/y", "ftp://x/y"), ("*", "*")]  # fmt: skip
+
+
+@pytest.mark.parametrize("uri,expected", ORIGIN_FORMS)
+def test_origin_form_of_an_http2_target(uri: str, expected: str) -> None:
+    assert origin_form(uri) == expected

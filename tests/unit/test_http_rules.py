@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from lb.rules.message import Request
+from tests.rules.test_message import ORIGIN_FORMS
 from workers.http.exchange import Exchange
-from workers.http.heads import fields_size, request_head, response_head
+from workers.http.heads import fields_size, origin_target, request_head, response_head
 from workers.http.plan import MODE_CLO, MODE_KAL, MODE_SCL
 
 
@@ -57,10 +58,28 @@ def test_request_head_raw_path(fe: int, be: int, version: str, upgrade: bool, co
 @pytest.mark.parametrize("fe, be, version, upgrade, connection", REQUEST_CONNECTION)
 def test_request_head_rules_path_gives_the_same_bytes(fe: int, be: int, version: str, upgrade: bool,
                                                       connection: bytes) -> None:  # fmt: skip
-    headers = [(n.decode(), v.decode()) for n, v in RAW]
-    t = txn(be, version=version, upgrade=upgrade, request=Request("GET", "/a?b=1", version, headers))
+    request = Request("GET", "/a?b=1", version, [])
+    for name, value in RAW:  # added by rules: the head is serialized from the object
+        request.add_header(name.decode(), value.decode())
+    t = txn(be, version=version, upgrade=upgrade, request=request)
     head = request_head(session(fe), t)
     assert head == b"GET /a?b=1 HTTP/" + version.encode() + b"\r\n" + FORWARDED + connection + b"\r\n"
+
+
+@pytest.mark.parametrize("uri,expected", ORIGIN_FORMS)
+def test_origin_target_matches_the_rules_origin_form(uri: str, expected: str) -> None:
+    """The raw path and the rules' object write an HTTP/2 target the same way."""
+    assert origin_target(uri.encode()) == expected.encode()
+
+
+def test_a_request_rules_only_read_goes_out_as_received() -> None:
+    """Its raw headers are written, not the object (which here differs on purpose)."""
+    request = Request("GET", "/a?b=1", "1.1", [("Host", "from-the-object")])
+    t = txn(MODE_KAL, method=b"GET", url=b"/a?b=1", request=request)
+    t.raw_headers = list(RAW)
+    assert request_head(session(MODE_KAL), t) == b"GET /a?b=1 HTTP/1.1\r\n" + FORWARDED + b"\r\n"
+    request.set_header("X-Edited", "1")
+    assert request_head(session(MODE_KAL), t) == b"GET /a?b=1 HTTP/1.1\r\nhost: from-the-object\r\nx-edited: 1\r\n\r\n"
 
 
 # -- response ---------------------------------------------------------------------------

@@ -95,8 +95,13 @@ def origin_target(url: bytes) -> bytes:
     of a normalized URI); another scheme's target is sent as it is."""
     lower = url[:8].lower()
     if lower[:7] == b"http://" or lower == b"https://":
-        slash = url.find(b"/", url.find(b"//") + 2)
-        return url[slash:] if slash >= 0 else b"/"
+        start = url.find(b"//") + 2
+        end = len(url)
+        for separator in (b"/", b"?"):  # the authority ends at the first of them
+            at = url.find(separator, start, end)
+            if at >= 0:
+                end = at
+        return url[end:] if url[end : end + 1] == b"/" else b"/" + url[end:]
     return url
 
 
