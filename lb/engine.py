@@ -31,6 +31,8 @@ COMPILED = (
     "workers/connector.py",
     "workers/client.py",
     "workers/tcp.py",
+    "workers/tcpsplice.py",
+    "workers/tcpend.py",
     "workers/http/deadlines.py",
     "workers/http/plan.py",
     "workers/http/target.py",

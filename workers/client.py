@@ -175,7 +175,7 @@ class ClientConn:
         if self.closed:
             return
         if not self.frontend.is_http:
-            from workers.tcp import log_unstarted
+            from workers.tcpend import log_unstarted
 
             self.release()
             log_unstarted(self, term)

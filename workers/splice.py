@@ -3,10 +3,10 @@
 HAProxy's `option splice-request|splice-response|splice-auto` (frontend or
 backend, either enables it) move a direction's bytes with splice(2):
 socket -> pipe -> socket, never copied into the process.  This module holds
-the decision (`proxy_bits` per proxy, once; `policy` for a stream), the worker's pipes (`PipePool`: at most `maxpipes`
-in use, default maxconn/4 as HAProxy's, `tune.pipesize` applied) and the
-two moves (`fill`, `drain`).  workers/tcp.py calls them; bytes are counted
-there exactly as on the copying path.
+the decision (`proxy_bits` per proxy, once), the worker's pipes (`PipePool`:
+at most `maxpipes` in use, default maxconn/4 as HAProxy's, `tune.pipesize`
+applied) and the two moves (`fill`, `drain`); workers/tcpsplice.py is what
+a mode tcp stream does with them.
 
 `splice-auto` follows HAProxy's heuristic (include/haproxy/channel.h,
 channel_check_xfer): a direction whose reads filled a whole buffer
@@ -133,3 +133,4 @@ def drain(pipe: Pipe, dst_fd: int) -> bool:
     except (BlockingIOError, InterruptedError):
         pass
     return not pipe.pending
+

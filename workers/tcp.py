@@ -11,7 +11,7 @@ are propagated with shutdown(SHUT_WR), and the session ends once both
 directions have finished.
 
 With `option splice-request|splice-response|splice-auto` a direction moves
-through a pipe instead (workers/splice.py): the same one-chunk-at-a-time
+through a pipe instead (workers/tcpsplice.py): the same one-chunk-at-a-time
 backpressure, with the pipe in the place of the OutBuffer.  A direction is
 spliced only when both sides are plain TCP (no TLS), its OutBuffer is empty
 (the bytes tcp-request content rules read go first, copied) and the worker
@@ -28,18 +28,16 @@ from lb.sticktables import tracking
 from lb.sticktables.tracking import REJECT, SILENT_DROP, silent_drop
 from workers.buffer import WOULD_BLOCK, OutBuffer
 from workers.connector import Connector, ConnectorOwner
-from workers.counting import BYTES_IN, BYTES_OUT, SESSIONS, T_CONNECT, T_COUNT, T_QUEUE, T_TOTAL
 from workers.runtime import C_DENIED, BackendRuntime, ServerRuntime
-from workers.splice import AUTO, REQUEST, RESPONSE, STREAMER_READS, Pipe, drain, fill, pool_for
+from workers import tcpend, tcpsplice
+from workers.splice import AUTO, Pipe
 from workers.traffic import ContentInspection, backend_content
 
 if TYPE_CHECKING:
-    from lb.logs.record import LogRecord
     from workers.client import ClientConn
     from workers.loop import Timer
 
 READ, WRITE = 1, 2
-SPLICE_ROUNDS = 16  # pipes moved per event and direction at most (16 x 64k = 1 MiB)
 
 
 class TcpSession(ConnectorOwner):
@@ -196,8 +194,8 @@ class TcpSession(ConnectorOwner):
         read); only the unsent tail of a partial write is copied out."""
         if self.splice:
             pipe = self.pipe_up if client_side else self.pipe_down
-            if pipe is not None or self.may_splice(client_side):
-                self.pump_spliced(client_side)
+            if pipe is not None or tcpsplice.take_pipe(self, client_side):
+                tcpsplice.relay(self, client_side)
                 return
         src, out = (self.sock, self.to_server) if client_side else (self.server_sock, self.to_client)
         assert src is not None and out is not None
@@ -212,34 +210,12 @@ class TcpSession(ConnectorOwner):
         if not self.count_read(client_side, size):
             return
         if self.splice & AUTO:
-            self.note_read(client_side, size)
+            tcpsplice.note_read(self, client_side, size)
         if not out.write_view(scratch[:size]):
             self.finish("SD" if client_side else "CD")
             return
         if out.chunks:
             self.update_masks()
-
-    # -- splicing (workers/splice.py) ---------------------------------------------
-
-    def may_splice(self, client_side: bool) -> bool:
-        """Take a pipe for a direction the policy splices (now, or as a fast streamer)."""
-        bits = self.splice
-        if client_side:
-            wanted = bits & REQUEST or (bits & AUTO and self.large_up >= STREAMER_READS)
-            out = self.to_server
-        else:
-            wanted = bits & RESPONSE or (bits & AUTO and self.large_down >= STREAMER_READS)
-            out = self.to_client
-        if not wanted or out is None or out.chunks:
-            return False
-        pipe = pool_for(self.worker).get()
-        if pipe is None:  # maxpipes reached or no descriptor left: copy this time
-            return False
-        if client_side:
-            self.pipe_up = pipe
-        else:
-            self.pipe_down = pipe
-        return True
 
     def count_read(self, client_side: bool, size: int) -> bool:
         """Stamp a read of `size` bytes (copied or spliced) and count them; False when it
@@ -259,63 +235,6 @@ class TcpSession(ConnectorOwner):
             self.bytes_out += size
         return True
 
-    def note_read(self, client_side: bool, size: int) -> None:
-        """splice-auto: count the consecutive reads that filled a buffer (tune.bufsize)."""
-        large = size >= self.worker.config.global_.bufsize
-        if client_side:
-            self.large_up = self.large_up + 1 if large else 0
-        else:
-            self.large_down = self.large_down + 1 if large else 0
-
-    def pump_spliced(self, client_side: bool) -> None:
-        """pump() through the direction's pipe: what the source has, into the pipe, then out;
-        again while the pipe filled and emptied (up to SPLICE_ROUNDS: other streams wait)."""
-        server_sock = self.server_sock
-        assert server_sock is not None
-        pipe = self.pipe_up if client_side else self.pipe_down
-        assert pipe is not None
-        client_fd, server_fd = self.sock.fileno(), server_sock.fileno()
-        src_fd, dst_fd = (client_fd, server_fd) if client_side else (server_fd, client_fd)
-        for _ in range(SPLICE_ROUNDS):
-            try:
-                size = fill(src_fd, pipe)
-            except WOULD_BLOCK:
-                return
-            except OSError:
-                self.finish("CD" if client_side else "SD")
-                return
-            if not self.count_read(client_side, size):
-                return
-            try:
-                emptied = drain(pipe, dst_fd)
-            except OSError:
-                self.finish("SD" if client_side else "CD")
-                return
-            if not emptied:
-                self.update_masks()
-                return
-            if size < pipe.size:  # the source had less than a pipe: wait for the next event
-                return
-
-    def flush_pipe(self, client_side: bool) -> bool:
-        """Write what a direction's pipe holds; False when the stream ended on an error."""
-        pipe, dst = (self.pipe_up, self.server_sock) if client_side else (self.pipe_down, self.sock)
-        if pipe is None or not pipe.pending or dst is None:
-            return True
-        try:
-            drain(pipe, dst.fileno())
-        except OSError:
-            self.finish("SD" if client_side else "CD")
-            return False
-        return True
-
-    def release_pipes(self) -> None:
-        pool = pool_for(self.worker)
-        for pipe in (self.pipe_up, self.pipe_down):
-            if pipe is not None:
-                pool.put(pipe)
-        self.pipe_up = self.pipe_down = None
-
     # -- writing -------------------------------------------------------------------
 
     def flush(self, client_side: bool) -> None:
@@ -328,7 +247,7 @@ class TcpSession(ConnectorOwner):
                 self.finish("SD" if client_side else "CD")
                 return
         elif self.pipe_up is not None or self.pipe_down is not None:
-            if not self.flush_pipe(client_side):
+            if not tcpsplice.flush(self, client_side):
                 return
         else:
             return
@@ -444,7 +363,7 @@ class TcpSession(ConnectorOwner):
             logger = self.frontend.logger
             if logger is not None and logger.enabled:
                 record = client.base_record()
-                self.fill_record(record, term)
+                tcpend.fill_record(self, record, term)
                 logger.log(record)
             txn = self.txn
             if txn is not None and (txn.stkctr is not None or txn.facts.stkctr is not None):
@@ -460,57 +379,13 @@ class TcpSession(ConnectorOwner):
         if self.connector is not None:
             self.connector.cancel()
         if self.pipe_up is not None or self.pipe_down is not None:
-            self.release_pipes()
+            tcpsplice.release(self)
         if self.server_sock is not None:
             if self.server_mask:
                 self.loop.unregister(self.server_sock)
             self.server_sock.close()
             self.server_sock = None
-        tally = self.frontend.tally
-        tally[BYTES_IN] += self.bytes_in
-        tally[BYTES_OUT] += self.bytes_out
-        counts = self.client.counts
-        if counts is not None:
-            counts.add_bytes(self.bytes_in, self.bytes_out)
-        server, backend = self.server, self.backend
-        if server is not None:  # its backend's share is added from its tally (workers/counting.py)
-            tally = server.tally
-            tally[SESSIONS] += 1
-            tally[BYTES_IN] += self.bytes_in
-            tally[BYTES_OUT] += self.bytes_out
-            connector = self.connector
-            if connector is not None and connector.t_connect >= 0:  # HAProxy: t_data is t_connect in tcp
-                tally[T_COUNT] += 1
-                tally[T_QUEUE] += max(connector.t_queue, 0)
-                tally[T_CONNECT] += connector.t_connect
-                tally[T_TOTAL] += int((self.loop.now - self.client.accept_time) * 1000)
-            server.drop_conn()
-        if backend is not None:
-            backend.stream_released()
-            if server is None:
-                tally = backend.tally
-                tally[SESSIONS] += 1
-                tally[BYTES_IN] += self.bytes_in
-                tally[BYTES_OUT] += self.bytes_out
-
-    def fill_record(self, record: LogRecord, term: str) -> None:
-        connector = self.connector
-        record.backend = self.backend.name if self.backend else None
-        tried = self.server or (connector.server if connector is not None else None)
-        record.server = tried.name if tried else None  # HAProxy names the last server tried
-        if tried is not None:
-            record.server_ip, record.server_port = tried.address
-        record.t_queue = connector.t_queue if connector else -1
-        record.t_connect = connector.t_connect if connector else -1
-        if connector is not None:
-            record.retries, record.redispatched = connector.retries_done, connector.redispatched
-        record.bytes_out, record.bytes_in = self.bytes_out, self.bytes_in
-        record.term_state = term
-        record.srvconn = self.server.current_conns() if self.server else 0
-        record.beconn = self.backend.current_conns() if self.backend else 0
-        record.backend_queue = len(self.backend.queue) if self.backend else 0
-        record.request_counter = self.rt
-        record.rules_txn = self.txn
+        tcpend.count_stream(self)
 
     # -- worker and loop hooks ------------------------------------------------------
 
@@ -543,14 +418,3 @@ class TcpSession(ConnectorOwner):
         finally:
             self.client.close()
 
-
-def log_unstarted(client: ClientConn, term: str) -> None:
-    """The tcplog line of a connection that failed before its session started
-    (PROXY header, TLS handshake): no backend, no server."""
-    logger = client.frontend.logger
-    if logger is None or not logger.enabled:
-        return
-    record = client.base_record()
-    record.term_state = term
-    record.t_queue = record.t_connect = -1
-    logger.log(record)
