@@ -86,6 +86,15 @@ def write_atomically(path: str, data: bytes, mode: int = 0o644) -> None:
         raise
 
 
+SUN_PATH_MAX = 107  # bytes of a UNIX socket's path (sun_path is 108 with its NUL)
+
+
 def temporary_name(path: str) -> str:
-    """A fresh name beside `path` for a socket bound then renamed into place."""
-    return f"{path}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    """A fresh name beside `path` for a socket bound then renamed into place: `path`
+    with a suffix, or a short name in its directory when the suffix would take
+    the name past what a UNIX socket accepts (the final path may use it all)."""
+    token = secrets.token_hex(4)
+    beside = f"{path}.{os.getpid()}.{token}.tmp"
+    if len(os.fsencode(beside)) <= SUN_PATH_MAX:
+        return beside
+    return os.path.join(os.path.dirname(path), f".{token}.tmp")

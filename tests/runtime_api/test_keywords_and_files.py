@@ -86,6 +86,27 @@ def test_files_in_world_writable_directories_are_refused(tmp_path: Path) -> None
     safefiles.check_directory(str(tmp_path / "lb.pid"), "pidfile")
 
 
+@pytest.mark.parametrize("length", [60, safefiles.SUN_PATH_MAX])
+def test_a_socket_path_up_to_the_unix_limit_binds(length: int) -> None:
+    """The temporary name bound before the rename must fit too (a suffix of 20 bytes
+    once refused every path past 87 bytes with 'AF_UNIX path too long')."""
+    import tempfile
+
+    from lb.sockserver import Spec, open_unix
+
+    with tempfile.TemporaryDirectory(dir="/tmp") as directory:  # 0700, and short
+        os.chmod(directory, 0o700)
+        path = os.path.join(directory, "s" * (length - len(directory) - 1))
+        assert len(path) == length
+        sock, _inode = open_unix(Spec(key=("unix", path), family="unix", path=path))
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.connect(path)
+            assert os.listdir(directory) == [os.path.basename(path)]  # no temporary left
+        finally:
+            sock.close()
+
+
 def test_exclusive_creation_never_follows_a_name(tmp_path: Path) -> None:
     victim = tmp_path / "victim"
     victim.write_text("precious")
