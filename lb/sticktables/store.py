@@ -83,6 +83,7 @@ class StickTable:
         self.rate_specs = {name: (off, cfg.store[name]) for name, off in self.offsets.items()
                            if DATA_KIND[name] == "frqp"}  # fmt: skip
         self.conn_cur = self.offsets.get("conn_cur", 0)
+        self.counts_bytes = any(name.startswith(("bytes_in_", "bytes_out_")) for name in self.offsets)
 
     # -- process-local helpers ----------------------------------------------------------
 

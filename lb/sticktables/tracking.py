@@ -139,23 +139,38 @@ def http_response(txn: Any, status: int) -> None:
         _each_counter(txn, counters.http_failure)
 
 
-def _each_counter(txn: Any, count: Callable[[Any, int], None]) -> None:
-    """Apply `count` to counter n of the stream, else of the session (HAProxy's stream_inc_*_ctr)."""
+def _counting(txn: Any) -> list[Any]:
+    """For each n, counter n of the stream, else of the session (HAProxy's stream_inc_*_ctr)."""
     stream, session = txn.stkctr, txn.facts.stkctr
+    found: list[Any] = []
     if stream is None and session is None:
-        return
-    now = clock.now_ms()
+        return found
     for num in range(counters.NSTKCTR):
         ctr = stream[num] if stream is not None else None
         if ctr is None and session is not None:
             ctr = session[num]
         if ctr is not None:
+            found.append(ctr)
+    return found
+
+
+def _each_counter(txn: Any, count: Callable[[Any, int], None]) -> None:
+    """Apply `count` to the counters the stream counts with (`_counting`)."""
+    ctrs = _counting(txn)
+    if ctrs:
+        now = clock.now_ms()
+        for ctr in ctrs:
             count(ctr, now)
 
 
 def transferred(txn: Any, bytes_in: int, bytes_out: int) -> None:
-    """Bytes from (in) and to (out) the client since the last call."""
-    _each_counter(txn, lambda ctr, now: counters.transferred(ctr, bytes_in, bytes_out, now))
+    """Bytes from (in) and to (out) the client since the last call, in the tables that store them."""
+    ctrs = _counting(txn)
+    if ctrs:
+        now = clock.now_ms()
+        for ctr in ctrs:
+            if ctr.table.counts_bytes:  # the usual table stores no bytes: no call
+                counters.transferred(ctr, bytes_in, bytes_out, now)
 
 
 def stream_end(txn: Any) -> None:

@@ -136,6 +136,29 @@ def test_a_rate_limit_is_exact_across_workers_with_new_connections(http_lb) -> N
     assert len(set(lb.workers())) == 2
 
 
+def test_bytes_of_http_exchanges_count_in_the_tracked_entry(tmp_path: Path) -> None:
+    """bytes_in_cnt / bytes_out_cnt: the wire bytes from and to the client, request by request."""
+    origin, port, sock = Origin("o1"), free_port(), str(tmp_path / "admin.sock")
+    config = HTTP_CONFIG.format(sock=sock, port=port, origin=origin.port, size=10, expire="30s").replace(
+        "store http_req_rate(10s),http_req_cnt,conn_cur", "store http_req_cnt,bytes_in_cnt,bytes_out_cnt")
+    lb = LbProcess(tmp_path, config).start()
+    try:
+        request = b"GET /bytes HTTP/1.1\r\nHost: lb.test\r\nConnection: close\r\n\r\n"
+        received = []
+        for _ in range(2):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+                client.sendall(request)
+                received.append(b"".join(iter(lambda: client.recv(65536), b"")))
+        assert all(answer.startswith(b"HTTP/1.1 200") for answer in received)
+        expected = (f"http_req_cnt=2 bytes_in_cnt={2 * len(request)} "
+                    f"bytes_out_cnt={sum(map(len, received))}")  # fmt: skip
+        assert wait_until(lambda: any(expected in line for line in entries(sock, "fe")), timeout=5), \
+            entries(sock, "fe")  # fmt: skip
+    finally:
+        lb.stop()
+        origin.close()
+
+
 def test_entries_expire(tmp_path: Path) -> None:
     origin, port, sock = Origin("o1"), free_port(), str(tmp_path / "admin.sock")
     lb = LbProcess(tmp_path, HTTP_CONFIG.format(sock=sock, port=port, origin=origin.port, size=3, expire="1s")).start()
