@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING
 from lb.rules.txn import Txn
 from lb.sticktables import tracking
 from lb.sticktables.tracking import REJECT, SILENT_DROP, silent_drop
+from workers import tcpend, tcpsplice
 from workers.buffer import WOULD_BLOCK, OutBuffer
 from workers.connector import Connector, ConnectorOwner
 from workers.runtime import C_DENIED, BackendRuntime, ServerRuntime
-from workers import tcpend, tcpsplice
 from workers.splice import AUTO, Pipe
 from workers.traffic import ContentInspection, backend_content
 
