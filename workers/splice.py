@@ -37,12 +37,6 @@ def proxy_bits(global_: Any, conf: Any) -> int:
             | (AUTO if conf.option("splice-auto") else 0))  # fmt: skip
 
 
-def policy(global_: Any, frontend: Any, backend: Any) -> int:
-    """The splice bits of a stream from its frontend's and backend's options (HAProxy ORs
-    the two proxies' options2)."""
-    return proxy_bits(global_, frontend) | proxy_bits(global_, backend)
-
-
 class Pipe:
     """One pipe and the bytes it holds (read from one socket, not yet written to the other)."""
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import lb.config
 from workers import splice
-from workers.splice import AUTO, REQUEST, RESPONSE, PipePool, policy
+from workers.splice import AUTO, REQUEST, RESPONSE, PipePool, proxy_bits
 
 BASE = """
 global
@@ -34,6 +35,11 @@ backend be_plain
     no option splice-auto
     server s1 127.0.0.1:18082
 """
+
+
+def policy(global_: Any, frontend: Any, backend: Any) -> int:
+    """A stream's splice bits as workers/tcp.py ORs them: either proxy's options (HAProxy ORs options2)."""
+    return proxy_bits(global_, frontend) | proxy_bits(global_, backend)
 
 
 def load(tmp_path: Path, global_extra: str = "") -> lb.config.Config:
